@@ -1,0 +1,13 @@
+//! posbridge: exact clients for Hesabe Smart POS / Merchant API and Helcim Payment Hardware,
+//! an embedded sandbox that speaks both protocols, and the Python bindings (`posbridge._native`).
+//!
+//! Everything outside `python` compiles and tests without Python.
+
+pub mod error;
+pub mod hesabe;
+pub mod money;
+pub mod runtime;
+pub mod sandbox;
+mod python;
+
+pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! Python bindings (`posbridge._native`): type and error conversion only.
