@@ -52,6 +52,8 @@ pub enum Error {
     Connect(String),
     #[error("timed out: {0}")]
     Timeout(String),
+    #[error("transport failed: {0}")]
+    Transport(String),
     #[error("{}", api_display(.0))]
     Api(Box<ApiError>),
     #[error("{0}")]

@@ -8,6 +8,8 @@ pub mod hesabe;
 pub mod money;
 pub mod runtime;
 pub mod sandbox;
+pub mod transport;
+pub mod validate;
 mod python;
 
 pub use error::{Error, Result};

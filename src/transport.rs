@@ -1,0 +1,84 @@
+//! HTTP plumbing shared by the vendor clients: one pooled `reqwest::Client` per client
+//! object, and the mapping from reqwest's error predicates onto the crate's errors.
+
+use std::time::Duration;
+
+use crate::error::{Error, OutcomeUnknown, Result};
+
+/// A pooled HTTP client that never follows redirects (the vendors' credentials travel in
+/// headers and must not be replayed to another host).
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(50))
+        .user_agent(concat!("posbridge/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))
+}
+
+/// Checks a vendor base URL: http(s), no trailing slash, no query.
+pub fn base_url(url: &str) -> Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !url.contains('?') && !url.contains('#') && !url.contains(char::is_whitespace) => Ok(url.to_owned()),
+        _ => Err(Error::Config(format!("base_url must be an http(s) URL without query, got {url:?}"))),
+    }
+}
+
+/// Checks a timeout in seconds.
+pub fn timeout(seconds: f64) -> Result<Duration> {
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 600.0 {
+        return Err(Error::Config("timeout must be between 0 and 600 seconds".into()));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Whether a failed send certainly never reached the server (no connection was made).
+pub fn never_sent(e: &reqwest::Error) -> bool {
+    e.is_connect() || e.is_builder()
+}
+
+/// Maps a transport failure by reqwest's predicates, never by message text. The URL is
+/// stripped: it may carry encrypted payloads.
+pub fn transport_error(e: reqwest::Error) -> Error {
+    let timeout = e.is_timeout();
+    let connect = e.is_connect();
+    let builder = e.is_builder();
+    let message = describe(&e.without_url());
+    if builder {
+        Error::Config(message)
+    } else if timeout {
+        Error::Timeout(message)
+    } else if connect {
+        Error::Connect(message)
+    } else {
+        Error::Transport(message)
+    }
+}
+
+/// reqwest's message with its chain of causes (hyper's reason is in the source).
+fn describe(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let s = cause.to_string();
+        if !text.contains(&s) {
+            text.push_str(": ");
+            text.push_str(&s);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The error for a money-moving request whose reply did not arrive or cannot be read.
+pub fn outcome_unknown(operation: &str, cause: &Error, reference: &[(String, String)]) -> Error {
+    Error::OutcomeUnknown(Box::new(OutcomeUnknown {
+        operation: operation.to_owned(),
+        cause: cause.to_string(),
+        reference: reference.to_vec(),
+    }))
+}
