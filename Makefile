@@ -1,0 +1,58 @@
+# posbridge: `make demo` and `make test` work on a fresh clone with Rust (>= 1.89) and Python (>= 3.10).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+DEPS   := $(VENV)/.deps-installed
+export VIRTUAL_ENV := $(abspath $(VENV))
+
+.PHONY: all build release demo test test-rust test-python test-odoo lint bench clean
+
+all: build
+
+$(PY):
+	$(PYTHON) -m venv $(VENV) || { echo "python venv failed: on Debian/Ubuntu, apt-get install python3-venv"; exit 1; }
+
+$(DEPS): $(PY) requirements-dev.txt
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## build: debug build of the native module, installed editable into .venv
+build: $(DEPS)
+	$(BIN)/maturin develop --quiet
+
+## release: optimised build (for benchmarks)
+release: $(DEPS)
+	$(BIN)/maturin develop --quiet --release
+
+## demo: the main flow on the embedded sandbox, no credentials needed
+demo: build
+	$(BIN)/posbridge demo
+
+## test: every test (Rust, Python; the Odoo addon's when ODOO_SRC is set)
+test: build test-rust test-python test-odoo
+
+test-rust:
+	cargo test --quiet
+
+test-python: build
+	$(PY) -m pytest -q tests
+
+test-odoo:
+	@if [ -z "$$ODOO_SRC" ]; then echo "Odoo addon tests skipped: set ODOO_SRC to an Odoo source tree to run them"; \
+	elif [ ! -d odoo_addon ]; then echo "Odoo addon tests skipped: no odoo_addon/ yet"; \
+	else $(PY) tests_odoo/run.py; fi
+
+## lint: clippy with panics denied, mypy --strict, stubtest
+lint: build
+	cargo clippy --all-targets --quiet -- -D warnings
+	$(BIN)/mypy
+	$(PY) -m mypy.stubtest posbridge._native
+
+## bench: release build, then posbridge against requests + cryptography in the same run
+bench: release
+	$(PY) bench/bench.py
+
+clean:
+	rm -rf $(VENV) target

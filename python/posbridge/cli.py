@@ -1,0 +1,366 @@
+"""The ``posbridge`` command: the embedded sandbox, a demo of the main flow, and Hesabe
+operations from the shell. ``posbridge --help`` and ``posbridge COMMAND --help`` explain each."""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import dataclasses
+import json
+import os
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from . import errors
+
+DESCRIPTION = """\
+posbridge pays a sale order on a card terminal: Hesabe Smart POS (Kuwait) from the shell,
+and an embedded sandbox that speaks Hesabe's protocol on 127.0.0.1.
+
+  posbridge demo                         the whole flow on the embedded sandbox
+  posbridge sandbox                      run the sandbox; prints its URL and credentials
+  posbridge hesabe terminals             list your Smart POS terminals
+  posbridge hesabe create --terminal 29708454 --amount 1.250 --customer Sara --invoice-number SO042
+  posbridge hesabe show 268              one POS invoice (is it paid?)
+
+Hesabe credentials come from flags, from HESABE_* environment variables, or from the
+[hesabe] section of a config file (--config, $POSBRIDGE_CONFIG or
+~/.config/posbridge/posbridge.ini); --sandbox URL uses the public sandbox credentials.
+"""
+
+CONFIG_HELP = """\
+config file (INI):
+  [hesabe]
+  merchant_code = 842217
+  access_code = ...
+  secret_key = ...
+  iv = ...
+  username = ...
+  password = ...
+  base_url = https://merchantapi.hesabe.com
+"""
+
+
+# -- output -------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        raw = getattr(value, "raw", None)
+        return _plain(raw) if raw is not None else {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(_plain(value), indent=2, ensure_ascii=False))
+
+
+def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
+    return "\n".join(out)
+
+
+def _show_pos_invoices(invoices: Sequence[Any]) -> None:
+    print(
+        _table(
+            [(i.id, i.transaction_id, i.invoice_number, f"{i.amount} KWD" if i.amount is not None else "", i.terminal_id, i.customer_name, i.state) for i in invoices],
+            ["id", "transaction_id", "invoice_number", "amount", "terminal", "customer", "status"],
+        )
+    )
+
+
+def _show_record(record: Any) -> None:
+    fields = [(f.name, getattr(record, f.name)) for f in dataclasses.fields(record) if f.name != "raw"]
+    state = getattr(record, "state", None)
+    if state is not None:
+        fields.append(("state", state))
+    width = max(len(n) for n, _ in fields)
+    for name, value in fields:
+        if value not in (None, ""):
+            print(f"{name.ljust(width)}  {value}")
+
+
+# -- credentials ----------------------------------------------------------------------------
+
+
+def _config_file(path: Optional[str]) -> Dict[str, str]:
+    candidate = path or os.environ.get("POSBRIDGE_CONFIG") or str(Path.home() / ".config" / "posbridge" / "posbridge.ini")
+    parser = configparser.ConfigParser()
+    if not Path(candidate).is_file():
+        if path:
+            raise errors.ConfigError(f"config file {path} does not exist")
+        return {}
+    parser.read(candidate, encoding="utf-8")
+    return dict(parser["hesabe"]) if parser.has_section("hesabe") else {}
+
+
+def _hesabe_client(args: argparse.Namespace) -> Any:
+    from . import hesabe
+    from .sandbox import HESABE_CREDENTIALS
+
+    settings: Dict[str, Any] = {}
+    if args.sandbox:
+        settings.update(HESABE_CREDENTIALS, base_url=args.sandbox)
+    settings.update(_config_file(args.config))
+    for name, var in hesabe.ENV.items():
+        if var in os.environ:
+            settings[name] = os.environ[var]
+    for name in hesabe.ENV:
+        value = getattr(args, name, None)
+        if value:
+            settings[name] = value
+    missing = [f"--{n.replace('_', '-')}" for n in hesabe.ENV if n != "base_url" and not settings.get(n)]
+    if missing:
+        raise errors.ConfigError(
+            "missing Hesabe credentials: " + ", ".join(missing) + " (flags, HESABE_* variables, a config file, or --sandbox URL)"
+        )
+    settings.setdefault("base_url", hesabe.SANDBOX_URL)
+    settings["timeout"] = args.timeout
+    return hesabe.Client(**settings)
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from .sandbox import HESABE_CREDENTIALS, Sandbox
+
+    with Sandbox(port=args.port, token_ttl=args.token_ttl) as sb:
+        info = {"url": sb.url, "hesabe": dict(HESABE_CREDENTIALS, base_url=sb.hesabe_url), "controls": f"{sb.url}/_sandbox/"}
+        if args.json:
+            print(json.dumps(info), flush=True)
+        else:
+            print(f"posbridge sandbox listening on {sb.url}  (Ctrl-C to stop)")
+            print("Hesabe credentials (the vendor's public sandbox values):")
+            for key, value in info["hesabe"].items():
+                print(f"  {key:14} {value}")
+            print(f"Try:  posbridge hesabe --sandbox {sb.url} terminals", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from . import hesabe
+    from .sandbox import Sandbox
+
+    def step(text: str) -> None:
+        print(f"\n== {text}")
+
+    with Sandbox() as sb:
+        print(f"Embedded sandbox on {sb.url} (Hesabe's protocol: AES-256-CBC payloads, bearer tokens)")
+        client = hesabe.Client(**sb.hesabe_credentials)
+
+        step("Smart POS terminals")
+        terminals = client.terminals()
+        print(_table([(t.terminal_id, t.terminal_name, t.id, t.status) for t in terminals], ["terminal_id", "name", "id", "Status"]))
+        terminal = next(t for t in terminals if t.terminal_id == "29708454")
+
+        step(f"Sale order SO042, 1.250 KWD, pushed to terminal {terminal.terminal_id} ({terminal.terminal_name})")
+        invoice = client.create_pos_invoice(
+            terminal_id=terminal.terminal_id,
+            amount=Decimal("1.250"),
+            customer_name="Sara Al-Sabah",
+            invoice_number="SO042",
+            description="Sale order SO042",
+        )
+        _show_pos_invoices([invoice])
+
+        step("The customer taps a card on the terminal")
+        sb.hesabe_pay(invoice.transaction_id)
+        paid = client.wait_for_pos_invoice(invoice.id, timeout=10, interval=0.2)
+        _show_pos_invoices([paid])
+
+        step("POS transactions (the transaction report, serviceType 6)")
+        report = client.pos_transactions()
+        print(_table([(t.token, f"{t.amount} KWD", t.state, t.order_reference_number) for t in report], ["token", "amount", "status", "reference"]))
+
+        if not paid.is_paid:
+            print("\nThe invoice was not paid: the demo failed.", file=sys.stderr)
+            return 1
+        print(f"\nSO042 is paid: {paid.amount} KWD on terminal {paid.terminal_id}.")
+    return 0
+
+
+def _cmd_hesabe(args: argparse.Namespace) -> int:
+    client = _hesabe_client(args)
+    action = args.action
+    result: Any
+    if action == "login":
+        result = client.login()
+    elif action == "terminals":
+        result = client.terminals()
+        if not args.json:
+            print(_table([(t.terminal_id, t.terminal_name, t.id, "active" if t.active else "inactive") for t in result], ["terminal_id", "name", "id", "status"]))
+            return 0
+    elif action == "create":
+        result = client.create_pos_invoice(
+            terminal_id=args.terminal,
+            amount=Decimal(args.amount),
+            customer_name=args.customer,
+            customer_email=args.email,
+            customer_phone=args.phone,
+            invoice_number=args.invoice_number,
+            description=args.description,
+        )
+    elif action == "resend":
+        current = client.pos_invoice(args.id)
+        result = client.resend_pos_invoice(
+            transaction_id=current.transaction_id,
+            terminal_id=current.terminal_id,
+            amount=current.amount,
+            customer_name=current.customer_name or "",
+            customer_email=current.customer_email or None,
+            customer_phone=current.customer_phone or None,
+            invoice_number=current.invoice_number or None,
+            description=current.description or None,
+        )
+    elif action == "list":
+        page = client.pos_invoices(page=args.page)
+        if not args.json:
+            _show_pos_invoices(page.items)
+            print(f"\npage {page.page}" + (f", next: --page {page.next_page}" if page.next_page else "") + (f", {page.total} in all" if page.total is not None else ""))
+            return 0
+        result = page.items
+    elif action == "show":
+        result = client.pos_invoice(args.id)
+    elif action == "find":
+        result = client.find_pos_invoice(invoice_number=args.invoice_number)
+        if result is None:
+            print(f"no POS invoice with invoice_number {args.invoice_number!r} among the newest pages", file=sys.stderr)
+            return 1
+    elif action == "transactions":
+        result = client.pos_transactions(page=args.page).items
+    elif action == "invoices":
+        result = client.invoices(page=args.page).items
+    elif action == "invoice":
+        result = client.invoice(args.id)
+    elif action == "refunds":
+        result = client.refunds(page=args.page).items
+    elif action == "refund":
+        result = client.request_refund(args.token, Decimal(args.amount) if args.amount else None)
+    else:
+        raise errors.ConfigError(f"unknown action {action}")
+    if args.json:
+        _print_json(result)
+    elif isinstance(result, list):
+        for record in result:
+            _show_record(record)
+            print()
+    elif dataclasses.is_dataclass(result) and not isinstance(result, type) and hasattr(result, "raw") and not hasattr(result, "message"):
+        _show_record(result)
+    else:
+        print(getattr(result, "message", result))
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="posbridge", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sb = sub.add_parser("sandbox", help="run the embedded sandbox until Ctrl-C", description="Run the embedded sandbox on 127.0.0.1 and print its URL and credentials.")
+    sb.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    sb.add_argument("--token-ttl", type=float, default=900.0, help="Hesabe access-token lifetime in seconds (default 900)")
+    sb.add_argument("--json", action="store_true", help="print the URL and credentials as one JSON line")
+    sb.set_defaults(func=_cmd_sandbox)
+
+    demo = sub.add_parser("demo", help="the main flow on the embedded sandbox (no credentials)", description="Start the embedded sandbox, list terminals, push a sale order to a terminal, pay it there, show it paid.")
+    demo.set_defaults(func=_cmd_demo)
+
+    hs = sub.add_parser(
+        "hesabe",
+        help="Hesabe Smart POS and Merchant API operations",
+        description="Hesabe operations. Credentials: flags, HESABE_* variables, a config file, or --sandbox URL.",
+        epilog=CONFIG_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    hs.add_argument("--merchant-code", dest="merchant_code")
+    hs.add_argument("--access-code", dest="access_code")
+    hs.add_argument("--secret-key", dest="secret_key")
+    hs.add_argument("--iv")
+    hs.add_argument("--username")
+    hs.add_argument("--password")
+    hs.add_argument("--base-url", dest="base_url", help="default: Hesabe's sandbox host")
+    hs.add_argument("--sandbox", metavar="URL", help="use the public sandbox credentials against URL (e.g. a `posbridge sandbox`)")
+    hs.add_argument("--config", help="INI file with a [hesabe] section")
+    hs.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    hs.add_argument("--json", action="store_true", help="print the vendor's JSON")
+    actions = hs.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("login", help="check the credentials")
+    actions.add_parser("terminals", help="list Smart POS terminals")
+    create = actions.add_parser("create", help="push a POS invoice to a terminal")
+    create.add_argument("--terminal", required=True, help="TerminalID from `terminals`")
+    create.add_argument("--amount", required=True, help="KWD, up to 3 decimals, e.g. 1.250")
+    create.add_argument("--customer", required=True, help="customer name")
+    create.add_argument("--email")
+    create.add_argument("--phone")
+    create.add_argument("--invoice-number", dest="invoice_number", help="your reference, e.g. the sale order")
+    create.add_argument("--description")
+    resend = actions.add_parser("resend", help="push an existing POS invoice to its terminal again")
+    resend.add_argument("id", help="POS invoice id")
+    for name, text in (("list", "list POS invoices"), ("transactions", "list POS transactions"), ("invoices", "list Merchant API invoices"), ("refunds", "list refund requests")):
+        p = actions.add_parser(name, help=text)
+        p.add_argument("--page", type=int, default=1)
+    show = actions.add_parser("show", help="one POS invoice")
+    show.add_argument("id")
+    find = actions.add_parser("find", help="find a POS invoice by your invoice number (reconciliation)")
+    find.add_argument("invoice_number")
+    inv = actions.add_parser("invoice", help="one Merchant API invoice")
+    inv.add_argument("id")
+    refund = actions.add_parser("refund", help="request a refund of a paid transaction")
+    refund.add_argument("token", help="the transaction's payment token")
+    refund.add_argument("--amount", help="partial amount in KWD (default: the whole transaction)")
+    hs.set_defaults(func=_cmd_hesabe)
+    return parser
+
+
+def _version() -> str:
+    from . import _native
+
+    return f"posbridge {_native.__version__}"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except errors.OutcomeUnknownError as e:
+        print(f"error: {e}", file=sys.stderr)
+        if e.reference:
+            print("reconcile with: " + ", ".join(f"{k}={v}" for k, v in e.reference.items()), file=sys.stderr)
+        return 3
+    except (errors.ValidationError, errors.ConfigError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except errors.Error as e:
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    except ArithmeticError as e:
+        print(f"error: not a decimal amount ({e})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
