@@ -1,16 +1,22 @@
 """The native module (Rust, PyO3). Private: use ``posbridge.hesabe`` and ``posbridge.sandbox``."""
 
-from typing import Any, Awaitable, Optional, Tuple, Union
+from typing import Awaitable, Optional, Tuple, Union, final
+
+from typing_extensions import disjoint_base
+
+__all__ = ["Codec", "HesabeClient", "Sandbox", "_reset_after_fork", "__version__", "HESABE_SANDBOX_URL", "HESABE_PRODUCTION_URL"]
 
 __version__: str
 HESABE_SANDBOX_URL: str
 HESABE_PRODUCTION_URL: str
 
+@disjoint_base
 class Codec:
     def __new__(cls, secret_key: Union[str, bytes], iv: Union[str, bytes]) -> "Codec": ...
     def encrypt(self, text: str, block: int = 16) -> str: ...
     def decrypt(self, hex_text: Union[str, bytes]) -> str: ...
 
+@final
 class HesabeClient:
     def __new__(
         cls,
@@ -33,6 +39,7 @@ class HesabeClient:
     @property
     def base_url(self) -> str: ...
 
+@final
 class Sandbox:
     def __new__(cls, *, port: int = 0, token_ttl: float = 900.0, refresh_ttl: float = 7200.0) -> "Sandbox": ...
     @property

@@ -106,7 +106,7 @@ class Record:
 
     @classmethod
     def _field_spec(cls) -> Tuple[Tuple[str, Tuple[str, ...], Callable[[Any], Any], Any], ...]:
-        spec = cls.__dict__.get("_spec_cache")
+        spec: Optional[Tuple[Tuple[str, Tuple[str, ...], Callable[[Any], Any], Any], ...]] = cls.__dict__.get("_spec_cache")
         if spec is None:
             hints = typing.get_type_hints(cls)
             built = []
@@ -125,7 +125,7 @@ class Record:
                 built.append((f.name, keys, convert, default))
             spec = tuple(built)
             setattr(cls, "_spec_cache", spec)
-        return spec  # type: ignore[no-any-return]
+        return spec
 
     @classmethod
     def from_raw(cls: Type[R], raw: Any) -> R:

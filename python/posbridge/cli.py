@@ -139,13 +139,14 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     from .sandbox import HESABE_CREDENTIALS, Sandbox
 
     with Sandbox(port=args.port, token_ttl=args.token_ttl) as sb:
-        info = {"url": sb.url, "hesabe": dict(HESABE_CREDENTIALS, base_url=sb.hesabe_url), "controls": f"{sb.url}/_sandbox/"}
+        credentials = dict(HESABE_CREDENTIALS, base_url=sb.hesabe_url)
+        info = {"url": sb.url, "hesabe": credentials, "controls": f"{sb.url}/_sandbox/"}
         if args.json:
             print(json.dumps(info), flush=True)
         else:
             print(f"posbridge sandbox listening on {sb.url}  (Ctrl-C to stop)")
             print("Hesabe credentials (the vendor's public sandbox values):")
-            for key, value in info["hesabe"].items():
+            for key, value in credentials.items():
                 print(f"  {key:14} {value}")
             print(f"Try:  posbridge hesabe --sandbox {sb.url} terminals", flush=True)
         try:
@@ -184,7 +185,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
         step("The customer taps a card on the terminal")
         sb.hesabe_pay(invoice.transaction_id)
-        paid = client.wait_for_pos_invoice(invoice.id, timeout=10, interval=0.2)
+        paid = client.wait_for_pos_invoice(str(invoice.id), timeout=10, interval=0.2)
         _show_pos_invoices([paid])
 
         step("POS transactions (the transaction report, serviceType 6)")

@@ -15,12 +15,24 @@ Also ``posbridge sandbox`` on the command line; its controls are served over HTT
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, TypedDict
 
 from . import _native
 from .hesabe._models import Invoice, PosInvoice, Refund
 
-__all__ = ["Sandbox", "HESABE_CREDENTIALS", "FAULTS"]
+__all__ = ["Sandbox", "HesabeCredentials", "HESABE_CREDENTIALS", "FAULTS"]
+
+
+class HesabeCredentials(TypedDict):
+    """Keyword arguments for :class:`posbridge.hesabe.Client`."""
+
+    merchant_code: str
+    access_code: str
+    secret_key: str
+    iv: str
+    username: str
+    password: str
+    base_url: str
 
 #: Hesabe's public sandbox credentials, which the embedded sandbox accepts.
 HESABE_CREDENTIALS: Dict[str, str] = {
@@ -69,9 +81,18 @@ class Sandbox:
         return self._native.hesabe_url
 
     @property
-    def hesabe_credentials(self) -> Dict[str, str]:
+    def hesabe_credentials(self) -> HesabeCredentials:
         """Keyword arguments for ``hesabe.Client(**sb.hesabe_credentials)``."""
-        return dict(HESABE_CREDENTIALS, base_url=self.hesabe_url)
+        c = HESABE_CREDENTIALS
+        return HesabeCredentials(
+            merchant_code=c["merchant_code"],
+            access_code=c["access_code"],
+            secret_key=c["secret_key"],
+            iv=c["iv"],
+            username=c["username"],
+            password=c["password"],
+            base_url=self.hesabe_url,
+        )
 
     # -- the customer and the back office ---------------------------------------------------
 
