@@ -19,6 +19,7 @@ use crate::hesabe::{account, bulk, invoices, open_invoices, pos, refunds};
 use crate::transport;
 
 /// Everything a client needs. Secrets are wiped on drop and never printed.
+#[derive(Clone)]
 pub struct HesabeConfig {
     pub merchant_code: String,
     pub access_code: Zeroizing<String>,
