@@ -266,10 +266,10 @@ impl HesabeClient {
 
     /// A valid session: the current one, a refreshed one, or a new login.
     async fn session(&self) -> Result<Arc<Session>> {
-        if let Some(s) = self.session.load_full() {
-            if Instant::now() < s.renew_at {
-                return Ok(s);
-            }
+        if let Some(s) = self.session.load_full()
+            && Instant::now() < s.renew_at
+        {
+            return Ok(s);
         }
         let _guard = self.auth_lock.lock().await;
         let current = self.session.load_full();
@@ -277,11 +277,11 @@ impl HesabeClient {
             if Instant::now() < s.renew_at {
                 return Ok(Arc::clone(s));
             }
-            if let Some(refresh) = &s.refresh_token {
-                if let Ok(renewed) = self.grant(path::TOKEN_REFRESH, &RefreshBody { refresh_token: refresh }).await {
-                    self.session.store(Some(Arc::clone(&renewed)));
-                    return Ok(renewed);
-                }
+            if let Some(refresh) = &s.refresh_token
+                && let Ok(renewed) = self.grant(path::TOKEN_REFRESH, &RefreshBody { refresh_token: refresh }).await
+            {
+                self.session.store(Some(Arc::clone(&renewed)));
+                return Ok(renewed);
             }
         }
         let fresh = self.login_grant().await?;
@@ -437,12 +437,11 @@ pub fn decode_body(codec: &Codec, body: &[u8]) -> Result<String> {
             response: Option<&'a RawValue>,
         }
         let container: Container<'_> = serde_json::from_str(text).map_err(|e| Error::Decode(format!("Hesabe replied with malformed JSON: {e}")))?;
-        if container.status.is_none() {
-            if let Some(raw) = container.response {
-                if let Ok(hex_text) = serde_json::from_str::<&str>(raw.get()) {
-                    return codec.decrypt(hex_text);
-                }
-            }
+        if container.status.is_none()
+            && let Some(raw) = container.response
+            && let Ok(hex_text) = serde_json::from_str::<&str>(raw.get())
+        {
+            return codec.decrypt(hex_text);
         }
         return Ok(text.to_owned());
     }

@@ -103,11 +103,11 @@ impl Codec {
     }
 
     pub fn decrypt_bytes(&self, hex_text: &[u8]) -> Result<String> {
-        if hex_text.is_empty() || hex_text.len() % 2 != 0 {
+        if hex_text.is_empty() || !hex_text.len().is_multiple_of(2) {
             return Err(bad_ciphertext());
         }
         let mut buf = hex::decode(hex_text).map_err(|_| bad_ciphertext())?;
-        if buf.len() % 16 != 0 {
+        if !buf.len().is_multiple_of(16) {
             return Err(bad_ciphertext());
         }
         let dec = Dec::inner_iv_init(self.cipher.clone(), &self.iv.into());

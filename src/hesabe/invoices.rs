@@ -122,7 +122,7 @@ impl InvoiceParams {
         };
         let expires = text(&self.expires_at);
         let webhook = text(&self.webhook).trim();
-        if !webhook.is_empty() && !(webhook.starts_with("https://") || webhook.starts_with("http://")) {
+        if !(webhook.is_empty() || webhook.starts_with("https://") || webhook.starts_with("http://")) {
             return Err(Error::validation("webhook", "must be an http(s) URL"));
         }
         Ok(InvoicePayload {
@@ -289,10 +289,10 @@ pub(crate) fn list(operation: &'static str, path: &str, merchant_code: &str, par
 
 /// GET the invoice dashboard: stats and one page of invoices.
 pub fn invoices(merchant_code: &str, params: &ListParams) -> Result<HesabeRequest> {
-    if let Some(t) = params.invoice_type {
-        if ![0, 1, 6, 7].contains(&t) {
-            return Err(Error::validation("invoice_type", "filter with 1 single, 0 subscription, 6 split or 7 HeStallMent"));
-        }
+    if let Some(t) = params.invoice_type
+        && ![0, 1, 6, 7].contains(&t)
+    {
+        return Err(Error::validation("invoice_type", "filter with 1 single, 0 subscription, 6 split or 7 HeStallMent"));
     }
     Ok(list("invoices", path::INVOICE_DASHBOARD, merchant_code, params)?.query_opt("invoiceType", params.invoice_type.map(|t| t.to_string())))
 }

@@ -260,9 +260,11 @@ mod tests {
         assert!(req.payload.ends_with(r#""description":"test","resend":1,"transaction_id":"297084548417629359279347779043"}"#));
     }
 
+    type Mutation = Box<dyn Fn(&mut PosInvoiceParams)>;
+
     #[test]
     fn invalid_input_is_rejected_before_sending() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut PosInvoiceParams)>)> = vec![
+        let cases: Vec<(&str, Mutation)> = vec![
             ("amount", Box::new(|p| p.amount = "0".into())),
             ("amount", Box::new(|p| p.amount = "1.0001".into())),
             ("amount", Box::new(|p| p.amount = "-5".into())),

@@ -125,6 +125,7 @@ pub mod service_type {
 pub mod payment_status {
     pub const FAILED: i64 = 0;
     pub const SUCCESS: i64 = 1;
+    pub const REFUND: i64 = 2;
 }
 
 /// Merchant API `invoice_type` as stored, per the list filter (§8.4, §10 #14).
