@@ -5,9 +5,11 @@ use serde_json::{Map, Value};
 
 /// The fields of a request body, or None when it is none of the three containers.
 pub(crate) fn body_fields(content_type: Option<&str>, body: &[u8]) -> Option<Map<String, Value>> {
-    let content_type = content_type.unwrap_or("").to_ascii_lowercase();
+    let original = content_type.unwrap_or("");
+    let content_type = original.to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
-        let boundary = content_type_param(&content_type, "boundary")?;
+        // The boundary is case-sensitive: read it from the header as sent.
+        let boundary = content_type_param(original, "boundary")?;
         return Some(multipart(body, &boundary));
     }
     let text = std::str::from_utf8(body).ok()?.trim();
@@ -66,7 +68,7 @@ fn hex_digit(b: &u8) -> Option<u8> {
 fn content_type_param(header: &str, key: &str) -> Option<String> {
     header.split(';').skip(1).find_map(|param| {
         let (k, v) = param.trim().split_once('=')?;
-        (k.trim() == key).then(|| v.trim().trim_matches('"').to_owned())
+        (k.trim().eq_ignore_ascii_case(key)).then(|| v.trim().trim_matches('"').to_owned())
     })
 }
 
@@ -106,7 +108,11 @@ mod tests {
         assert_eq!(json["data"], "ab");
         let form = body_fields(Some("application/x-www-form-urlencoded"), b"username=Test&password=Test%401234").unwrap();
         assert_eq!(form["password"], "Test@1234");
-        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nTest\r\n--XyZ\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nTest@1234\r\n--XyZ--\r\n";
+        let body = concat!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nTest\r\n",
+            "--XyZ\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nTest@1234\r\n--XyZ--\r\n"
+        )
+        .as_bytes();
         let multi = body_fields(Some("multipart/form-data; boundary=XyZ"), body).unwrap();
         assert_eq!(multi["username"], "Test");
         assert_eq!(multi["password"], "Test@1234");

@@ -1,0 +1,140 @@
+//! `/_sandbox/...`: the test controls over HTTP, plain JSON, no auth, never faulted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Shared;
+use super::faults::{Fault, FaultKind};
+use crate::error::{ApiKind, Error, Result};
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/_sandbox/hesabe/pos/{transaction_id}/pay", post(pos_pay))
+        .route("/_sandbox/hesabe/pos/{transaction_id}/decline", post(pos_decline))
+        .route("/_sandbox/hesabe/invoices/{token}/pay", post(invoice_pay))
+        .route("/_sandbox/hesabe/refunds/{id}/status", post(refund_status))
+        .route("/_sandbox/hesabe/expire-tokens", post(expire_tokens))
+        .route("/_sandbox/faults", post(inject_fault).delete(clear_faults))
+        .route("/_sandbox/stats", get(stats))
+        .with_state(shared)
+}
+
+async fn pos_pay(State(shared): State<Arc<Shared>>, Path(transaction_id): Path<String>) -> Response {
+    answer(shared.hesabe.settle_pos_invoice(&transaction_id, true))
+}
+
+async fn pos_decline(State(shared): State<Arc<Shared>>, Path(transaction_id): Path<String>) -> Response {
+    answer(shared.hesabe.settle_pos_invoice(&transaction_id, false))
+}
+
+async fn invoice_pay(State(shared): State<Arc<Shared>>, Path(token): Path<String>) -> Response {
+    answer(shared.hesabe.pay_invoice(&token))
+}
+
+#[derive(Deserialize)]
+struct RefundStatus {
+    status: i64,
+}
+
+async fn refund_status(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return answer(Err(Error::validation("id", "must be a number")));
+    };
+    match serde_json::from_slice::<RefundStatus>(&body) {
+        Ok(request) => answer(shared.hesabe.set_refund_status(id, request.status)),
+        Err(_) => answer(Err(Error::validation("status", r#"send {"status":1} (approve) or {"status":2} (reject)"#))),
+    }
+}
+
+async fn expire_tokens(State(shared): State<Arc<Shared>>) -> Response {
+    shared.hesabe.expire_tokens();
+    answer(Ok(json!({ "ok": true })))
+}
+
+/// `{"kind":"http500|delay|drop_reply|malformed_hex|wrong_key","path":..,"method":..,"times":..,"delay_ms":..}`
+#[derive(Deserialize)]
+struct FaultRequest {
+    kind: String,
+    path: Option<String>,
+    method: Option<String>,
+    times: Option<u32>,
+    delay_ms: Option<u64>,
+}
+
+async fn inject_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    answer(parse_fault(&body).map(|fault| {
+        shared.faults.arm(fault);
+        json!({ "ok": true })
+    }))
+}
+
+fn parse_fault(body: &[u8]) -> Result<Fault> {
+    let request: FaultRequest =
+        serde_json::from_slice(body).map_err(|e| Error::validation("body", format!("not a fault request: {e}")))?;
+    let kind = match request.kind.as_str() {
+        "http500" => FaultKind::Http500,
+        "delay" => FaultKind::Delay(Duration::from_millis(request.delay_ms.unwrap_or(1000))),
+        "drop_reply" => FaultKind::DropReply,
+        "malformed_hex" => FaultKind::MalformedHex,
+        "wrong_key" => FaultKind::WrongKey,
+        other => {
+            return Err(Error::validation(
+                "kind",
+                format!("unknown fault {other:?}: use http500, delay, drop_reply, malformed_hex or wrong_key"),
+            ));
+        }
+    };
+    let times = request.times.unwrap_or(1);
+    if times == 0 {
+        return Err(Error::validation("times", "must be at least 1"));
+    }
+    Ok(Fault { kind, path: request.path, method: request.method, times })
+}
+
+async fn clear_faults(State(shared): State<Arc<Shared>>) -> Response {
+    shared.faults.clear();
+    answer(Ok(json!({ "ok": true })))
+}
+
+async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+    answer(Ok(shared.stats()))
+}
+
+fn answer(result: Result<Value>) -> Response {
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(error) => {
+            let status = match &error {
+                Error::Api(api) if api.kind == ApiKind::NotFound => StatusCode::NOT_FOUND,
+                Error::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::CONFLICT,
+            };
+            (status, Json(json!({ "error": error.to_string() }))).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_requests() {
+        let fault = parse_fault(br#"{"kind":"delay","delay_ms":250,"path":"/api/v1/login","times":3}"#).unwrap();
+        assert_eq!(fault.kind, FaultKind::Delay(Duration::from_millis(250)));
+        assert_eq!((fault.path.as_deref(), fault.times), (Some("/api/v1/login"), 3));
+        assert_eq!(parse_fault(br#"{"kind":"drop_reply"}"#).unwrap(), Fault::new(FaultKind::DropReply));
+        assert!(parse_fault(br#"{"kind":"meteor"}"#).is_err());
+        assert!(parse_fault(br#"{"kind":"http500","times":0}"#).is_err());
+        assert!(parse_fault(b"nope").is_err());
+    }
+}
