@@ -113,6 +113,7 @@ impl Sandbox {
         Ok(Sandbox { shared, port, shutdown })
     }
 
+    /// The TCP port on 127.0.0.1 (the one picked when the config said 0).
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -153,15 +154,26 @@ impl Sandbox {
         self.shared.hesabe.expire_tokens();
     }
 
+    /// Arms a fault for the vendor APIs; faults are used first armed, first used.
+    ///
+    /// ```no_run
+    /// # fn demo(sandbox: &posbridge::sandbox::Sandbox) {
+    /// use posbridge::sandbox::{Fault, FaultKind};
+    /// sandbox.inject_fault(Fault::new(FaultKind::DropReply).on("POST", "/api/v1/merchant/smartpos-transaction"));
+    /// # }
+    /// ```
     pub fn inject_fault(&self, fault: Fault) {
         self.shared.faults.arm(fault);
     }
 
+    /// Disarms every fault not used up yet.
     pub fn clear_faults(&self) {
         self.shared.faults.clear();
     }
 
-    /// `{"requests", "pos_invoices_created", "logins", "refreshes", "by_path": {"POST /api/v1/...": n}}`
+    /// Counters for tests: `{"requests", "pos_invoices_created", "logins", "refreshes",
+    /// "by_path": {"POST /api/v1/...": n}}`. `requests` counts vendor API requests (faulted ones
+    /// included), not the `/_sandbox` controls; `logins` and `refreshes` count tokens issued.
     pub fn stats(&self) -> Value {
         self.shared.stats()
     }
