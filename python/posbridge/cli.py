@@ -331,6 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     refund = actions.add_parser("refund", help="request a refund of a paid transaction")
     refund.add_argument("token", help="the transaction's payment token")
     refund.add_argument("--amount", help="partial amount in KWD (default: the whole transaction)")
+    for action_parser in actions.choices.values():
+        # `hesabe terminals --json` as well as `hesabe --json terminals`; SUPPRESS keeps the
+        # subparser from resetting a --json given before the action.
+        action_parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the vendor's JSON")
     hs.set_defaults(func=_cmd_hesabe)
     return parser
 

@@ -35,15 +35,18 @@ impl PyCodec {
     /// Encrypts `text` (UTF-8) and returns lowercase hex. `block=16` pads with PKCS#7 (Hesabe's
     /// documented requests), `block=32` with Hesabe's server scheme.
     #[pyo3(signature = (text, block = 16))]
-    fn encrypt(&self, text: &str, block: u32) -> PyResult<String> {
-        Ok(self.codec.encrypt(text.as_bytes(), Block::from_size(block)?))
+    fn encrypt(&self, text: &Bound<'_, PyString>, block: u32) -> PyResult<String> {
+        let block = Block::from_size(block)?;
+        let text = text.to_str().map_err(|_| Error::validation("text", "is not valid Unicode (lone surrogates cannot be UTF-8)"))?;
+        Ok(self.codec.encrypt(text.as_bytes(), block))
     }
 
     /// Decrypts hex (either case) padded with 1..32 equal bytes; anything else raises
     /// `DecryptionError`.
     fn decrypt(&self, hex_text: &Bound<'_, PyAny>) -> PyResult<String> {
         if let Ok(s) = hex_text.cast::<PyString>() {
-            return Ok(self.codec.decrypt(s.to_str()?)?);
+            let hex = s.to_str().map_err(|_| Error::Decryption("the Hesabe payload could not be decrypted (not hex)".into()))?;
+            return Ok(self.codec.decrypt(hex)?);
         }
         if let Ok(b) = hex_text.cast::<PyBytes>() {
             return Ok(self.codec.decrypt_bytes(b.as_bytes())?);

@@ -11,9 +11,11 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from .. import _native
+from ..errors import ValidationError
 from ._client import ENV, PRODUCTION_URL, SANDBOX_URL, AsyncClient, Client
 from ._models import POS_STATUS, Ack, BulkInvoice, Invoice, OpenInvoice, Page, PosInvoice, Profile, Refund, Terminal, Transaction
 
@@ -38,6 +40,18 @@ __all__ = [
 ]
 
 
+def _compact_json(obj: Any) -> str:
+    if isinstance(obj, Decimal):
+        if not obj.is_finite():
+            raise ValidationError(f"cannot write {obj} as JSON", "obj")
+        return format(obj, "f")
+    if isinstance(obj, dict):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{_compact_json(v)}" for k, v in obj.items()) + "}"
+    if isinstance(obj, (list, tuple)):
+        return "[" + ",".join(_compact_json(v) for v in obj) + "]"
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
 class Codec(_native.Codec):
     """HesabeCrypt: AES-256-CBC with the raw 32-byte key and 16-byte IV, lowercase hex.
 
@@ -55,8 +69,9 @@ class Codec(_native.Codec):
     __slots__ = ()
 
     def encrypt_json(self, obj: Any, block: int = 16) -> str:
-        """Encrypts ``obj`` as compact JSON (non-ASCII kept as UTF-8)."""
-        return self.encrypt(json.dumps(obj, separators=(",", ":"), ensure_ascii=False), block)
+        """Encrypts ``obj`` as compact JSON (non-ASCII kept as UTF-8); a Decimal is written
+        as the exact JSON number it holds (``Decimal("0.100")`` → ``0.100``)."""
+        return self.encrypt(_compact_json(obj), block)
 
     def decrypt_json(self, hex_text: Any) -> Any:
         """Decrypts and parses JSON; fractional numbers become :class:`~decimal.Decimal`."""
