@@ -136,12 +136,22 @@ def _hesabe_client(args: argparse.Namespace) -> Any:
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
-    from .sandbox import HESABE_CREDENTIALS, Sandbox
+    from .sandbox import Sandbox
 
-    with Sandbox(port=args.port, token_ttl=args.token_ttl) as sb:
+    try:
+        _serve_sandbox(Sandbox(port=args.port, token_ttl=args.token_ttl), args.json)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _serve_sandbox(sandbox: Any, as_json: bool) -> None:
+    from .sandbox import HESABE_CREDENTIALS
+
+    with sandbox as sb:
         credentials = dict(HESABE_CREDENTIALS, base_url=sb.hesabe_url)
         info = {"url": sb.url, "hesabe": credentials, "controls": f"{sb.url}/_sandbox/"}
-        if args.json:
+        if as_json:
             print(json.dumps(info), flush=True)
         else:
             print(f"posbridge sandbox listening on {sb.url}  (Ctrl-C to stop)")
@@ -149,12 +159,8 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
             for key, value in credentials.items():
                 print(f"  {key:14} {value}")
             print(f"Try:  posbridge hesabe --sandbox {sb.url} terminals", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-    return 0
+        while True:
+            time.sleep(3600)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
