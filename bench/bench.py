@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import platform
+import resource
 import selectors
 import statistics
 import subprocess
@@ -27,6 +28,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -108,7 +110,7 @@ class PeerClient:
         body = r.json()
         if body.get("status") is not True:
             raise RuntimeError(f"login failed: {body.get('message')}")
-        token = body["response"]["token"]["access_token"]
+        token: str = body["response"]["token"]["access_token"]
         self._use_token(token)
         return token
 
@@ -149,7 +151,7 @@ class SandboxProcess:
             self.close()
             raise RuntimeError(f"the sandbox exited (code {self.proc.poll()}) without printing its URL")
         self.info: Dict[str, Any] = json.loads(line)
-        self.credentials: Dict[str, str] = self.info["hesabe"]
+        self.credentials: Dict[str, Any] = self.info["hesabe"]
         self.url: str = self.info["url"]
 
     def stats(self) -> Optional[Dict[str, Any]]:
@@ -174,31 +176,74 @@ class SandboxProcess:
 # ---------------------------------------------------------------------------------------------
 
 
-def per_call_us(fn: Callable[[Any], Any], arg: Any, repeats: int, target_s: float) -> List[float]:
-    """µs per call of ``fn(arg)``: a loop sized to ~target_s per repeat, ``repeats`` times."""
+def loop_size(fn: Callable[[Any], Any], arg: Any, target_s: float) -> int:
+    """How many calls of ``fn(arg)`` take about ``target_s``."""
     n = 1
-    while True:  # calibrate
+    while True:
         t0 = time.perf_counter()
         for _ in range(n):
             fn(arg)
         dt = time.perf_counter() - t0
         if dt >= target_s / 4:
-            break
+            return max(1, int(n * target_s / dt))
         n *= 2
-    n = max(1, int(n * target_s / dt))
-    out = []
+
+
+def per_call_us(fn: Callable[[Any], Any], arg: Any, n: int) -> float:
+    """µs per call of ``fn(arg)`` over a loop of ``n`` calls, garbage collector off."""
     gc_was = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn(arg)
-            out.append((time.perf_counter() - t0) / n * 1e6)
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn(arg)
+        return (time.perf_counter() - t0) / n * 1e6
     finally:
         if gc_was:
             gc.enable()
-    return out
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: Optional[int] = None) -> float:
+    """CPU seconds (user + system) of this process, or of ``pid`` (all its threads)."""
+    if pid is None:
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ru.ru_utime + ru.ru_stime
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+class Meter:
+    """Wall time, this process's CPU and the sandbox's CPU over a block of calls."""
+
+    def __init__(self, sandbox_pid: int) -> None:
+        self.sandbox_pid = sandbox_pid
+
+    def run(self, calls: int, fn: Callable[[], Any]) -> Dict[str, float]:
+        s0, c0, t0 = process_cpu_s(self.sandbox_pid), process_cpu_s(), time.perf_counter()
+        fn()
+        wall = time.perf_counter() - t0
+        client, server = process_cpu_s() - c0, process_cpu_s(self.sandbox_pid) - s0
+        return {"calls": calls, "wall_s": wall, "rps": calls / wall, "client_cpu_s": client, "sandbox_cpu_s": server}
+
+
+def summarize(runs: List[Dict[str, float]]) -> Dict[str, Any]:
+    """Median requests/s; CPU per call over all runs together (the sandbox's CPU is read in
+    clock ticks of 10 ms, too coarse for one short run)."""
+    calls = sum(r["calls"] for r in runs)
+    return {"rps": median([r["rps"] for r in runs]),
+            "client_cpu_us": sum(r["client_cpu_s"] for r in runs) / calls * 1e6,
+            "sandbox_cpu_us": sum(r["sandbox_cpu_s"] for r in runs) / calls * 1e6,
+            "runs": runs}
+
+
+def cpu_times() -> List[int]:
+    """The machine's CPU ticks (/proc/stat): user nice system idle iowait irq softirq steal."""
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:9]]
 
 
 def text_of_size(size: int) -> str:
@@ -220,7 +265,7 @@ def median(xs: List[float]) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-def bench_codec(creds: Dict[str, str], repeats: int, target_s: float) -> List[Dict[str, Any]]:
+def bench_codec(creds: Dict[str, Any], repeats: int, target_s: float) -> List[Dict[str, Any]]:
     codec = hesabe.Codec(creds["secret_key"], creds["iv"])
     peer = HesabeCrypt(creds["secret_key"], creds["iv"])
     rows = []
@@ -233,13 +278,12 @@ def bench_codec(creds: Dict[str, str], repeats: int, target_s: float) -> List[Di
         assert peer.decrypt(reply) == text and codec.decrypt(reply) == text
         for op, pb_fn, peer_fn, arg in (("encrypt", codec.encrypt, peer.encrypt, text),
                                         ("decrypt", codec.decrypt, peer.decrypt, reply)):
-            for _ in range(3):  # warm up
-                pb_fn(arg), peer_fn(arg)
+            n_pb, n_peer = loop_size(pb_fn, arg, target_s), loop_size(peer_fn, arg, target_s)  # also warms up
             pb: List[float] = []
             pr: List[float] = []
             for _ in range(repeats):  # interleaved so that drift hits both
-                pb += per_call_us(pb_fn, arg, 1, target_s)
-                pr += per_call_us(peer_fn, arg, 1, target_s)
+                pb.append(per_call_us(pb_fn, arg, n_pb))
+                pr.append(per_call_us(peer_fn, arg, n_peer))
             rows.append({"op": op, "size": size, "posbridge_us": median(pb), "peer_us": median(pr),
                          "posbridge_runs_us": pb, "peer_runs_us": pr})
     return rows
@@ -250,7 +294,7 @@ def bench_codec(creds: Dict[str, str], repeats: int, target_s: float) -> List[Di
 # ---------------------------------------------------------------------------------------------
 
 
-def bench_sequential(creds: Dict[str, str], calls: int, repeats: int, warmup: int) -> Dict[str, Any]:
+def bench_sequential(creds: Dict[str, Any], meter: Meter, calls: int, repeats: int, warmup: int) -> Dict[str, Any]:
     client = hesabe.Client(**creds)
     peer = PeerClient(**creds)
     peer.login()
@@ -273,18 +317,13 @@ def bench_sequential(creds: Dict[str, str], calls: int, repeats: int, warmup: in
 
     pb_run(warmup)  # includes posbridge's own login
     peer_run(warmup)
-    pb: List[float] = []
-    pr: List[float] = []
+    pb: List[Dict[str, float]] = []
+    pr: List[Dict[str, float]] = []
     per_repeat = max(1, calls // repeats)
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        pb_run(per_repeat)
-        pb.append(per_repeat / (time.perf_counter() - t0))
-        t0 = time.perf_counter()
-        peer_run(per_repeat)
-        pr.append(per_repeat / (time.perf_counter() - t0))
-    return {"calls_each": per_repeat * repeats, "posbridge_rps": median(pb), "peer_rps": median(pr),
-            "posbridge_runs_rps": pb, "peer_runs_rps": pr}
+    for _ in range(repeats):  # interleaved so that drift hits both
+        pb.append(meter.run(per_repeat, lambda: pb_run(per_repeat)))
+        pr.append(meter.run(per_repeat, lambda: peer_run(per_repeat)))
+    return {"calls_each": per_repeat * repeats, "runs": repeats, "posbridge": summarize(pb), "peer": summarize(pr)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,7 +331,7 @@ def bench_sequential(creds: Dict[str, str], calls: int, repeats: int, warmup: in
 # ---------------------------------------------------------------------------------------------
 
 
-async def _pb_concurrent(client: Any, total: int, in_flight: int, counter: "itertools.count[int]") -> float:
+async def _pb_concurrent(client: Any, total: int, in_flight: int, counter: "itertools.count[int]") -> None:
     amount = Decimal("0.100")
     remaining = [total]
 
@@ -305,13 +344,11 @@ async def _pb_concurrent(client: Any, total: int, in_flight: int, counter: "iter
             if inv.status != 0:
                 raise RuntimeError(f"unexpected POS invoice status {inv.status}")
 
-    t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(in_flight)))
-    return total / (time.perf_counter() - t0)
 
 
-def _peer_concurrent(creds: Dict[str, str], token: str, total: int, threads: int,
-                     counter: "itertools.count[int]", local: threading.local) -> float:
+def _peer_concurrent(creds: Dict[str, Any], token: str, total: int, threads: int,
+                     counter: "itertools.count[int]", local: threading.local) -> None:
     def client() -> PeerClient:
         c = getattr(local, "client", None)
         if c is None:  # one Session per thread, sharing the login's token
@@ -327,32 +364,33 @@ def _peer_concurrent(creds: Dict[str, str], token: str, total: int, threads: int
 
     shares = [total // threads + (1 if i < total % threads else 0) for i in range(threads)]
     with ThreadPoolExecutor(threads) as pool:
-        t0 = time.perf_counter()
         for f in [pool.submit(work, n) for n in shares]:
             f.result()
-        return total / (time.perf_counter() - t0)
 
 
-def bench_concurrent(creds: Dict[str, str], calls: int, repeats: int, in_flight: int, threads: int) -> Dict[str, Any]:
+def bench_concurrent(creds: Dict[str, Any], meter: Meter, calls: int, repeats: int, in_flight: int,
+                     threads: int) -> Dict[str, Any]:
     counter = itertools.count(10_000_000)
     token = PeerClient(**creds).login()
-    pb: List[float] = []
-    pr: List[float] = []
+    client = hesabe.AsyncClient(**creds)
 
-    async def pb_all() -> None:
-        client = hesabe.AsyncClient(**creds)
-        await _pb_concurrent(client, in_flight * 4, in_flight, counter)  # warm up: login, pool
-        for _ in range(repeats):
-            pb.append(await _pb_concurrent(client, calls, in_flight, counter))
+    def pb_run(total: int) -> None:
+        asyncio.run(_pb_concurrent(client, total, in_flight, counter))
 
-    # warm up the peer's per-thread sessions and connections (ThreadPoolExecutor threads are new
-    # per run, so each run opens its connections: a run is long enough for that not to matter)
-    _peer_concurrent(creds, token, threads * 4, threads, counter, threading.local())
-    asyncio.run(pb_all())
-    for _ in range(repeats):
-        pr.append(_peer_concurrent(creds, token, calls, threads, counter, threading.local()))
+    def peer_run(total: int) -> None:
+        # one Session per thread (sharing the login's token); each run starts new threads,
+        # which open their connections: 2000 calls make that negligible
+        _peer_concurrent(creds, token, total, threads, counter, threading.local())
+
+    pb_run(in_flight * 4)  # warm up: login, connection pool, blocking threads
+    peer_run(threads * 4)
+    pb: List[Dict[str, float]] = []
+    pr: List[Dict[str, float]] = []
+    for _ in range(repeats):  # interleaved
+        pb.append(meter.run(calls, lambda: pb_run(calls)))
+        pr.append(meter.run(calls, lambda: peer_run(calls)))
     return {"calls_each_run": calls, "runs": repeats, "in_flight": in_flight, "threads": threads,
-            "posbridge_rps": median(pb), "peer_rps": median(pr), "posbridge_runs_rps": pb, "peer_runs_rps": pr}
+            "posbridge": summarize(pb), "peer": summarize(pr)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,25 +441,27 @@ def main() -> int:
     args = ap.parse_args()
 
     q = args.quick
-    cfg = {
+    cfg: Dict[str, Any] = {
         "codec_repeats": 3 if q else 7, "codec_target_s": 0.01 if q else 0.05,
-        "seq_calls": 100 if q else 500, "seq_repeats": 5, "seq_warmup": 20 if q else 50,
-        "conc_calls": 400 if q else 2000, "conc_repeats": 2 if q else 3, "in_flight": 64, "threads": 16,
+        "seq_calls": 100 if q else 500, "seq_repeats": 5 if q else 10, "seq_warmup": 20 if q else 50,
+        "conc_calls": 400 if q else 2000, "conc_repeats": 2 if q else 5, "in_flight": 64, "threads": 16,
         "rss_repeats": 3 if q else 5,
     }
     started = time.perf_counter()
+    ticks0 = cpu_times()
     sb = SandboxProcess()
     try:
         creds = sb.credentials
+        meter = Meter(sb.proc.pid)
         print(f"sandbox: {sb.url} (pid {sb.proc.pid}); posbridge {posbridge.__version__}, "
-              f"requests {requests.__version__}, cryptography {__import__('cryptography').__version__}, "
+              f"requests {version('requests')}, cryptography {version('cryptography')}, "
               f"Python {platform.python_version()}, {os.cpu_count()} CPUs", flush=True)
         print("1/4 codec ...", flush=True)
         codec = bench_codec(creds, cfg["codec_repeats"], cfg["codec_target_s"])
         print("2/4 sequential create_pos_invoice ...", flush=True)
-        seq = bench_sequential(creds, cfg["seq_calls"], cfg["seq_repeats"], cfg["seq_warmup"])
+        seq = bench_sequential(creds, meter, cfg["seq_calls"], cfg["seq_repeats"], cfg["seq_warmup"])
         print("3/4 concurrent create_pos_invoice ...", flush=True)
-        conc = bench_concurrent(creds, cfg["conc_calls"], cfg["conc_repeats"], cfg["in_flight"], cfg["threads"])
+        conc = bench_concurrent(creds, meter, cfg["conc_calls"], cfg["conc_repeats"], cfg["in_flight"], cfg["threads"])
         sandbox_stats = sb.stats()
     finally:
         sb.close()
@@ -431,19 +471,21 @@ def main() -> int:
 
     rows: List[Dict[str, Any]] = []
     for r in codec:
-        rows.append({"metric": f"codec {r['op']} {r['size']} B (per call)", "unit": "µs",
-                     "posbridge": r["posbridge_us"], "peer": r["peer_us"], "ratio": r["peer_us"] / r["posbridge_us"],
-                     "ratio_means": "peer / posbridge (×faster)", "target": "≥ 10×", "met": r["peer_us"] / r["posbridge_us"] >= 10})
-    rows.append({"metric": f"create_pos_invoice sequential ({seq['calls_each']} calls each)", "unit": "req/s",
-                 "posbridge": seq["posbridge_rps"], "peer": seq["peer_rps"], "ratio": seq["posbridge_rps"] / seq["peer_rps"],
-                 "ratio_means": "posbridge / peer", "target": "≥ 3×", "met": seq["posbridge_rps"] / seq["peer_rps"] >= 3})
-    rows.append({"metric": f"create_pos_invoice concurrent (async {conc['in_flight']} in flight vs {conc['threads']} threads, "
-                           f"{conc['calls_each_run']} calls/run)", "unit": "req/s",
-                 "posbridge": conc["posbridge_rps"], "peer": conc["peer_rps"], "ratio": conc["posbridge_rps"] / conc["peer_rps"],
-                 "ratio_means": "posbridge / peer", "target": "≥ 5×", "met": conc["posbridge_rps"] / conc["peer_rps"] >= 5})
+        ratio = r["peer_us"] / r["posbridge_us"]
+        rows.append({"metric": f"codec {r['op']} {r['size']} B, per call", "unit": "µs",
+                     "posbridge": r["posbridge_us"], "peer": r["peer_us"], "ratio": ratio,
+                     "ratio_means": "peer / posbridge (times faster)", "target": "≥ 10×", "met": ratio >= 10})
+    for name, res, target, label in (
+        ("sequential", seq, 3, f"create_pos_invoice sequential, sync ({seq['calls_each']} calls each)"),
+        ("concurrent", conc, 5, f"create_pos_invoice concurrent: AsyncClient {conc['in_flight']} in flight vs "
+                                f"{conc['threads']} threads ({conc['calls_each_run']} calls × {conc['runs']} runs each)"),
+    ):
+        ratio = res["posbridge"]["rps"] / res["peer"]["rps"]
+        rows.append({"metric": label, "unit": "req/s", "posbridge": res["posbridge"]["rps"], "peer": res["peer"]["rps"],
+                     "ratio": ratio, "ratio_means": "posbridge / peer", "target": f"≥ {target}×", "met": ratio >= target})
     pb_mb, peer_mb = median(rss_pb), median(rss_peer)
-    rows.append({"metric": "import RSS increase (posbridge, posbridge.hesabe vs requests, cryptography…ciphers)", "unit": "MB",
-                 "posbridge": pb_mb, "peer": peer_mb, "ratio": pb_mb / peer_mb if peer_mb else float("nan"),
+    rows.append({"metric": "import RSS increase: `posbridge, posbridge.hesabe` vs `requests, cryptography…ciphers`",
+                 "unit": "MB", "posbridge": pb_mb, "peer": peer_mb, "ratio": pb_mb / peer_mb if peer_mb else float("nan"),
                  "ratio_means": "posbridge / peer (context only)", "target": "≤ 20 MB", "met": pb_mb <= 20})
 
     print()
@@ -454,9 +496,22 @@ def main() -> int:
               f"{r['ratio']:.2f}× | {r['target']} | {'yes' if r['met'] else '**no**'} |")
     print()
     print("ratio: codec = peer µs / posbridge µs; throughput = posbridge / peer; memory = posbridge / peer (context).")
+    print()
+    print("Where the time goes (CPU per call: all threads of the process, over all runs):")
+    print()
+    print("| run | req/s | client CPU µs/call | sandbox CPU µs/call |")
+    print("|---|---:|---:|---:|")
+    for name, res in (("sequential", seq), ("concurrent", conc)):
+        for who in ("posbridge", "peer"):
+            m = res[who]
+            print(f"| {name}, {who} | {m['rps']:,.0f} | {m['client_cpu_us']:,.0f} | {m['sandbox_cpu_us']:,.0f} |")
     elapsed = time.perf_counter() - started
+    ticks = [b - a for a, b in zip(ticks0, cpu_times())]
+    steal_pct = 100 * ticks[7] / max(1, sum(ticks))
+    print()
+    print(f"CPU time stolen by the hypervisor during the run: {steal_pct:.1f} % (figures are noisier when this is high)")
     print(f"total {elapsed:.0f} s; medians of: codec {cfg['codec_repeats']} runs, sequential {cfg['seq_repeats']} runs, "
-          f"concurrent {cfg['conc_repeats']} runs, memory {cfg['rss_repeats']} fresh processes")
+          f"concurrent {cfg['conc_repeats']} runs (interleaved), memory {cfg['rss_repeats']} fresh processes")
 
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True).stdout.strip()
@@ -467,8 +522,8 @@ def main() -> int:
         "commit": commit,
         "quick": q,
         "environment": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-                        "posbridge": posbridge.__version__, "requests": requests.__version__,
-                        "cryptography": __import__("cryptography").__version__,
+                        "posbridge": posbridge.__version__, "requests": version('requests'),
+                        "cryptography": version("cryptography"),
                         "POSBRIDGE_THREADS": os.environ.get("POSBRIDGE_THREADS")},
         "config": cfg,
         "table": rows,
@@ -478,6 +533,7 @@ def main() -> int:
         "import_rss_mb": {"posbridge_runs": rss_pb, "peer_runs": rss_peer},
         "sandbox_stats": sandbox_stats,
         "elapsed_s": elapsed,
+        "steal_percent": steal_pct,
     }
     Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {args.json}")
