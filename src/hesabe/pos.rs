@@ -157,7 +157,7 @@ pub fn pos_invoice(merchant_code: &str, params: &IdParams) -> Result<HesabeReque
 }
 
 /// Filters of the transaction report (`specs/hesabe.md` §6.8).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TransactionParams {
     #[serde(default)]
@@ -196,20 +196,8 @@ pub fn pos_transactions(merchant_code: &str, params: &TransactionParams) -> Resu
     if params.service_type.is_some_and(|s| s != SERVICE_TYPE_POS) {
         return Err(Error::validation("service_type", "POS transactions are serviceType 6; use transactions() for others"));
     }
-    let params = TransactionParams { service_type: Some(SERVICE_TYPE_POS), ..clone_filters(params) };
+    let params = TransactionParams { service_type: Some(SERVICE_TYPE_POS), ..params.clone() };
     transactions(merchant_code, &params, "pos_transactions")
-}
-
-fn clone_filters(p: &TransactionParams) -> TransactionParams {
-    TransactionParams {
-        page: p.page,
-        from_date: p.from_date.clone(),
-        to_date: p.to_date.clone(),
-        service_type: p.service_type,
-        payment_type: p.payment_type,
-        payment_status: p.payment_status,
-        search: p.search.clone(),
-    }
 }
 
 #[cfg(test)]

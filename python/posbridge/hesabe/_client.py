@@ -109,6 +109,21 @@ def _found(env: Any) -> Optional[PosInvoice]:
     return PosInvoice.from_raw(response) if isinstance(response, dict) else None
 
 
+def _pos_invoice_params(
+    terminal_id: Any, amount: Any, customer_name: Any, customer_email: Any, customer_phone: Any, invoice_number: Any, description: Any
+) -> Dict[str, Any]:
+    """The POS invoice fields shared by create and resend, checked and converted."""
+    return {
+        "terminal_id": text(terminal_id, "terminal_id"),
+        "amount": amount_text(amount),
+        "customer_name": text(customer_name, "customer_name"),
+        "customer_email": text(customer_email, "customer_email"),
+        "customer_phone": text(customer_phone, "customer_phone"),
+        "invoice_number": text(invoice_number, "invoice_number"),
+        "description": text(description, "description"),
+    }
+
+
 def _invoice_item(item: Mapping[str, Any]) -> Dict[str, Any]:
     """One invoice of a split/EMI list, as the native layer takes it."""
     known = {
@@ -181,15 +196,7 @@ class _Operations:
         """
         return Call(
             "create_pos_invoice",
-            {
-                "terminal_id": text(terminal_id, "terminal_id"),
-                "amount": amount_text(amount),
-                "customer_name": text(customer_name, "customer_name"),
-                "customer_email": text(customer_email, "customer_email"),
-                "customer_phone": text(customer_phone, "customer_phone"),
-                "invoice_number": text(invoice_number, "invoice_number"),
-                "description": text(description, "description"),
-            },
+            _pos_invoice_params(terminal_id, amount, customer_name, customer_email, customer_phone, invoice_number, description),
             _one(PosInvoice),
         )
 
@@ -210,18 +217,11 @@ class _Operations:
 
         :param transaction_id: the ``transaction_id`` of the invoice, from its creation.
         """
+        params = {"transaction_id": text(transaction_id, "transaction_id")}
+        params.update(_pos_invoice_params(terminal_id, amount, customer_name, customer_email, customer_phone, invoice_number, description))
         return Call(
             "resend_pos_invoice",
-            {
-                "transaction_id": text(transaction_id, "transaction_id"),
-                "terminal_id": text(terminal_id, "terminal_id"),
-                "amount": amount_text(amount),
-                "customer_name": text(customer_name, "customer_name"),
-                "customer_email": text(customer_email, "customer_email"),
-                "customer_phone": text(customer_phone, "customer_phone"),
-                "invoice_number": text(invoice_number, "invoice_number"),
-                "description": text(description, "description"),
-            },
+            params,
             _one(PosInvoice),
         )
 
@@ -560,30 +560,6 @@ class _Operations:
         return Call("send_bulk_invoices", {"ids": [text(i, "ids") for i in ids]}, _ack)
 
 
-def _native_client(
-    merchant_code: str,
-    access_code: str,
-    secret_key: Union[str, bytes],
-    iv: Union[str, bytes],
-    username: str,
-    password: str,
-    base_url: str,
-    timeout: float,
-    request_block: int,
-) -> _native.HesabeClient:
-    return _native.HesabeClient(
-        merchant_code=merchant_code,
-        access_code=access_code,
-        secret_key=secret_key,
-        iv=iv,
-        username=username,
-        password=password,
-        base_url=base_url,
-        timeout=timeout,
-        request_block=request_block,
-    )
-
-
 class _Base(_Operations):
     def __init__(
         self,
@@ -598,7 +574,17 @@ class _Base(_Operations):
         timeout: float = 10.0,
         request_block: int = 16,
     ) -> None:
-        self._native = _native_client(merchant_code, access_code, secret_key, iv, username, password, base_url, timeout, request_block)
+        self._native = _native.HesabeClient(
+            merchant_code=merchant_code,
+            access_code=access_code,
+            secret_key=secret_key,
+            iv=iv,
+            username=username,
+            password=password,
+            base_url=base_url,
+            timeout=timeout,
+            request_block=request_block,
+        )
 
     @classmethod
     def from_env(cls: Any, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> Any:
