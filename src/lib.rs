@@ -4,6 +4,7 @@
 //! Everything outside `python` compiles and tests without Python.
 
 pub mod error;
+pub mod helcim;
 pub mod hesabe;
 pub mod money;
 pub mod runtime;

@@ -82,3 +82,16 @@ pub fn outcome_unknown(operation: &str, cause: &Error, reference: &[(String, Str
         reference: reference.to_vec(),
     }))
 }
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
+pub fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::hesabe::codec::{Block, Codec};
+use crate::transport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -95,7 +96,7 @@ impl HesabeRequest {
             path_and_query.push(sep);
             path_and_query.push_str(name);
             path_and_query.push('=');
-            path_and_query.push_str(&url_encode(value));
+            path_and_query.push_str(&transport::url_encode(value));
             sep = '&';
         }
         match self.method {
@@ -108,19 +109,6 @@ impl HesabeRequest {
             _ => WireRequest { method: self.method, path_and_query, body: Some(format!("{{\"data\":\"{data}\"}}")) },
         }
     }
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
-pub fn url_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// `{"merchantCode": ...}`: the payload of every read.

@@ -1,0 +1,327 @@
+//! Helcim webhooks (`specs/helcim.md` §6): the Standard Webhooks signature over
+//! `webhook-id.webhook-timestamp.raw_body`, checked in constant time against every `v1,`
+//! entry of `webhook-signature`, with the timestamp within a tolerance either way.
+//!
+//! ```
+//! use posbridge::helcim::{Event, Verifier};
+//! let verifier = Verifier::new("c2ltdWxhdG9yLXRlc3QtdmVyaWZpZXIta2V5LTMyYiE=")?;
+//! let body = br#"{"id":"25764674","type":"cardTransaction"}"#;
+//! let signature = verifier.signature_header("msg_sim_0001", 1716412291, body)?;
+//! let headers = [("Webhook-Id", "msg_sim_0001"), ("Webhook-Timestamp", "1716412291"), ("Webhook-Signature", signature.as_str())];
+//! let verified = verifier.verify(headers, body, 300, 1716412300)?;
+//! assert_eq!(verified.event, Event::CardTransaction { id: "25764674".into() });
+//! # Ok::<(), posbridge::Error>(())
+//! ```
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::helcim::vendor::{WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Largest webhook-id accepted (Svix ids are ~31 characters).
+const MAX_ID_LEN: usize = 256;
+
+/// The merchant's verifier token, decoded; wiped on drop, never printed.
+pub struct Verifier {
+    key: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Verifier(<redacted>)")
+    }
+}
+
+/// What a webhook announces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A card transaction finished (approved or declined): fetch it by `id`.
+    CardTransaction { id: String },
+    /// The payment was cancelled on the device before processing. Amounts keep the exact
+    /// text of the JSON number.
+    TerminalCancel {
+        device_code: Option<String>,
+        currency: Option<String>,
+        transaction_amount: Option<String>,
+        cancelled_at: Option<String>,
+        invoice_number: Option<String>,
+    },
+    /// Any other `type`, kept as it came (acknowledge it with 2xx and ignore it).
+    Other { event_type: String },
+}
+
+/// A webhook whose signature and timestamp checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// `webhook-id`: the same on every retry of one message; deduplicate on it.
+    pub webhook_id: String,
+    /// `webhook-timestamp`, Unix seconds.
+    pub timestamp: i64,
+    pub event: Event,
+}
+
+impl Verifier {
+    /// Decodes a verifier token: standard base64, padded or not, optionally prefixed `whsec_`.
+    pub fn new(token: &str) -> Result<Self> {
+        let token = token.trim();
+        let token = token.strip_prefix("whsec_").unwrap_or(token);
+        let unpadded = token.trim_end_matches('=');
+        let key = STANDARD_NO_PAD
+            .decode(unpadded)
+            .map_err(|_| Error::Config("verifier_token is not base64 (copy it from Helcim's webhook settings)".into()))?;
+        if key.is_empty() {
+            return Err(Error::Config("verifier_token is empty".into()));
+        }
+        Ok(Verifier { key: Zeroizing::new(key) })
+    }
+
+    fn mac(&self, webhook_id: &str, timestamp: &str, body: &[u8]) -> Result<HmacSha256> {
+        // HMAC takes keys of any length: this error cannot happen.
+        let mut mac = HmacSha256::new_from_slice(&self.key).map_err(|_| Error::Config("unusable verifier key".into()))?;
+        mac.update(webhook_id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        Ok(mac)
+    }
+
+    /// `base64(HMAC-SHA256(key, id.timestamp.body))`, 44 characters.
+    pub fn sign(&self, webhook_id: &str, timestamp: i64, body: &[u8]) -> Result<String> {
+        Ok(STANDARD.encode(self.mac(webhook_id, &timestamp.to_string(), body)?.finalize().into_bytes()))
+    }
+
+    /// The `webhook-signature` header value for one signature: `v1,<base64>`.
+    pub fn signature_header(&self, webhook_id: &str, timestamp: i64, body: &[u8]) -> Result<String> {
+        Ok(format!("v1,{}", self.sign(webhook_id, timestamp, body)?))
+    }
+
+    /// Checks a delivery. Header names are matched case-insensitively; `now` is Unix seconds.
+    /// Every failure is `Error::Signature` except a body that verifies but is not a JSON
+    /// object (`Error::Decode`).
+    pub fn verify<'h, H>(&self, headers: H, body: &[u8], tolerance_secs: u64, now: i64) -> Result<Verified>
+    where
+        H: IntoIterator<Item = (&'h str, &'h str)>,
+    {
+        let (mut id, mut timestamp, mut signature) = (None, None, None);
+        for (name, value) in headers {
+            let slot = if name.eq_ignore_ascii_case(WEBHOOK_ID_HEADER) {
+                &mut id
+            } else if name.eq_ignore_ascii_case(WEBHOOK_TIMESTAMP_HEADER) {
+                &mut timestamp
+            } else if name.eq_ignore_ascii_case(WEBHOOK_SIGNATURE_HEADER) {
+                &mut signature
+            } else {
+                continue;
+            };
+            slot.get_or_insert(value);
+        }
+        let missing = |name: &str| Error::Signature(format!("the {name} header is missing"));
+        let id = id.map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| missing(WEBHOOK_ID_HEADER))?;
+        let timestamp_text = timestamp.map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| missing(WEBHOOK_TIMESTAMP_HEADER))?;
+        let signature = signature.map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| missing(WEBHOOK_SIGNATURE_HEADER))?;
+        if id.len() > MAX_ID_LEN || id.contains(|c: char| c.is_control()) {
+            return Err(Error::Signature("the webhook-id header is malformed".into()));
+        }
+        let timestamp = parse_timestamp(timestamp_text)?;
+        let skew = now.abs_diff(timestamp);
+        if skew > tolerance_secs {
+            let when = if timestamp < now { "old" } else { "far in the future" };
+            return Err(Error::Signature(format!("the webhook timestamp is too {when} ({skew} s from now, tolerance {tolerance_secs} s)")));
+        }
+        let mac = self.mac(id, timestamp_text, body)?;
+        let mut seen_v1 = false;
+        for entry in signature.split_ascii_whitespace() {
+            let Some(candidate) = entry.strip_prefix("v1,") else { continue };
+            seen_v1 = true;
+            let mut decoded = [0u8; 32];
+            // A signature of another length (or not base64) cannot match; verify_slice is
+            // constant-time over the 32 bytes.
+            if STANDARD.decode_slice(candidate, &mut decoded).ok() == Some(32) && mac.clone().verify_slice(&decoded).is_ok() {
+                let event = parse_event(body)?;
+                return Ok(Verified { webhook_id: id.to_owned(), timestamp, event });
+            }
+        }
+        Err(Error::Signature(if seen_v1 {
+            "no webhook signature matches (wrong verifier token, or the body, id or timestamp was altered)".into()
+        } else {
+            "the webhook-signature header has no v1 signature".into()
+        }))
+    }
+}
+
+fn parse_timestamp(text: &str) -> Result<i64> {
+    if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::Signature("the webhook-timestamp header is not Unix seconds".into()));
+    }
+    text.parse().map_err(|_| Error::Signature("the webhook-timestamp header is not Unix seconds".into()))
+}
+
+/// The event in a verified body (§6.2); `id` may be a string or a number.
+pub fn parse_event(body: &[u8]) -> Result<Event> {
+    #[derive(Deserialize)]
+    struct Body<'a> {
+        #[serde(rename = "type", default)]
+        event_type: Option<String>,
+        #[serde(default, borrow)]
+        id: Option<&'a RawValue>,
+        #[serde(default, borrow)]
+        data: Option<&'a RawValue>,
+    }
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct CancelData<'a> {
+        #[serde(default, borrow)]
+        device_code: Option<&'a RawValue>,
+        #[serde(default, borrow)]
+        currency: Option<&'a RawValue>,
+        #[serde(default, borrow)]
+        transaction_amount: Option<&'a RawValue>,
+        #[serde(default, borrow)]
+        cancelled_at: Option<&'a RawValue>,
+        #[serde(default, borrow)]
+        invoice_number: Option<&'a RawValue>,
+    }
+    let parsed: Body<'_> =
+        serde_json::from_slice(body).map_err(|e| Error::Decode(format!("the webhook body is not a JSON object: {e}")))?;
+    let event_type = parsed.event_type.ok_or_else(|| Error::Decode("the webhook body has no type".into()))?;
+    Ok(match event_type.as_str() {
+        "cardTransaction" => {
+            let id = parsed.id.and_then(scalar_text).ok_or_else(|| Error::Decode("a cardTransaction webhook without an id".into()))?;
+            Event::CardTransaction { id }
+        }
+        "terminalCancel" => {
+            let data: CancelData<'_> = match parsed.data {
+                Some(raw) => serde_json::from_str(raw.get()).unwrap_or_default(),
+                None => CancelData::default(),
+            };
+            Event::TerminalCancel {
+                device_code: data.device_code.and_then(scalar_text),
+                currency: data.currency.and_then(scalar_text),
+                transaction_amount: data.transaction_amount.and_then(number_text),
+                cancelled_at: data.cancelled_at.and_then(scalar_text),
+                invoice_number: data.invoice_number.and_then(scalar_text),
+            }
+        }
+        _ => Event::Other { event_type },
+    })
+}
+
+/// A JSON string's value or a number's text; `None` for null, objects, arrays, booleans.
+fn scalar_text(raw: &RawValue) -> Option<String> {
+    let text = raw.get();
+    match text.as_bytes().first()? {
+        b'"' => serde_json::from_str::<String>(text).ok(),
+        b'-' | b'0'..=b'9' => Some(text.to_owned()),
+        _ => None,
+    }
+}
+
+/// A number's exact text, also from a string holding a number.
+fn number_text(raw: &RawValue) -> Option<String> {
+    let text = scalar_text(raw)?;
+    let valid = !text.is_empty() && text.parse::<f64>().is_ok_and(f64::is_finite);
+    valid.then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::helcim::vendor::sandbox_credentials::VERIFIER_TOKEN;
+
+    const TS: i64 = 1716412291;
+    const BODY_1: &[u8] = br#"{"id":"25764674","type":"cardTransaction"}"#;
+    const BODY_2: &[u8] = br#"{"type":"terminalCancel","data":{"deviceCode":"NBL7","currency":"CAD","transactionAmount":1,"cancelledAt":"2026-01-14T18:38:18Z"}}"#;
+    const SIG_1: &str = "v1,NC+lLrWdZAC6+mqCfTaSAyOCC5D4olDajSwEWzjNGfc=";
+    const SIG_2: &str = "v1,MiNHsG66e07PXx0/nkM6sGpCqBS1IJCXGo437YKGd9M=";
+
+    fn verifier() -> Verifier {
+        Verifier::new(VERIFIER_TOKEN).unwrap()
+    }
+
+    fn headers<'a>(id: &'a str, ts: &'a str, sig: &'a str) -> Vec<(&'a str, &'a str)> {
+        vec![("content-type", "application/json"), ("Webhook-ID", id), ("WEBHOOK-TIMESTAMP", ts), ("webhook-signature", sig)]
+    }
+
+    #[test]
+    fn spec_vectors_sign_and_verify() {
+        let v = verifier();
+        assert_eq!(v.signature_header("msg_sim_0001", TS, BODY_1).unwrap(), SIG_1);
+        assert_eq!(v.signature_header("msg_sim_0002", TS, BODY_2).unwrap(), SIG_2);
+        let ok = v.verify(headers("msg_sim_0001", "1716412291", SIG_1), BODY_1, 300, TS + 10).unwrap();
+        assert_eq!(ok, Verified { webhook_id: "msg_sim_0001".into(), timestamp: TS, event: Event::CardTransaction { id: "25764674".into() } });
+        let cancel = v.verify(headers("msg_sim_0002", "1716412291", SIG_2), BODY_2, 300, TS - 10).unwrap();
+        assert_eq!(
+            cancel.event,
+            Event::TerminalCancel {
+                device_code: Some("NBL7".into()),
+                currency: Some("CAD".into()),
+                transaction_amount: Some("1".into()),
+                cancelled_at: Some("2026-01-14T18:38:18Z".into()),
+                invoice_number: None,
+            }
+        );
+    }
+
+    #[test]
+    fn token_forms() {
+        for token in [VERIFIER_TOKEN, "whsec_c2ltdWxhdG9yLXRlc3QtdmVyaWZpZXIta2V5LTMyYiE", "  c2ltdWxhdG9yLXRlc3QtdmVyaWZpZXIta2V5LTMyYiE=\n"] {
+            assert_eq!(Verifier::new(token).unwrap().signature_header("msg_sim_0001", TS, BODY_1).unwrap(), SIG_1);
+        }
+        assert!(matches!(Verifier::new("not base64!"), Err(Error::Config(_))));
+        assert!(matches!(Verifier::new(""), Err(Error::Config(_))));
+        assert_eq!(format!("{:?}", verifier()), "Verifier(<redacted>)");
+    }
+
+    #[test]
+    fn several_signatures_any_may_match() {
+        let rotated = format!("v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= v2,xyz {SIG_1}");
+        assert!(verifier().verify(headers("msg_sim_0001", "1716412291", &rotated), BODY_1, 300, TS).is_ok());
+    }
+
+    #[test]
+    fn tampering_is_refused() {
+        let v = verifier();
+        let refused = |h: Vec<(&str, &str)>, body: &[u8], now: i64| matches!(v.verify(h, body, 300, now), Err(Error::Signature(_)));
+        assert!(refused(headers("msg_sim_0001", "1716412291", SIG_1), br#"{"id":"25764675","type":"cardTransaction"}"#, TS));
+        assert!(refused(headers("msg_sim_0009", "1716412291", SIG_1), BODY_1, TS));
+        assert!(refused(headers("msg_sim_0001", "1716412292", SIG_1), BODY_1, TS));
+        assert!(refused(headers("msg_sim_0001", "1716412291", &SIG_1.replace("v1,", "v2,")), BODY_1, TS));
+        assert!(refused(headers("msg_sim_0001", "1716412291", "v1,not-base64"), BODY_1, TS));
+        assert!(refused(headers("msg_sim_0001", "1716412291", "v1,"), BODY_1, TS));
+        assert!(refused(headers("msg_sim_0001", "1716412291", SIG_1), BODY_1, TS + 301));
+        assert!(refused(headers("msg_sim_0001", "1716412291", SIG_1), BODY_1, TS - 301));
+        assert!(refused(headers("msg_sim_0001", "17164122.91", SIG_1), BODY_1, TS));
+        assert!(refused(headers("msg_sim_0001", "-1716412291", SIG_1), BODY_1, TS));
+        assert!(refused(headers("", "1716412291", SIG_1), BODY_1, TS));
+        assert!(refused(vec![("webhook-id", "msg_sim_0001"), ("webhook-signature", SIG_1)], BODY_1, TS));
+        assert!(refused(vec![("webhook-id", "msg_sim_0001"), ("webhook-timestamp", "1716412291")], BODY_1, TS));
+        let other_key = Verifier::new("b3RoZXIta2V5LW9mLXRoaXJ0eS10d28tYnl0ZXMtISE=").unwrap();
+        assert!(matches!(other_key.verify(headers("msg_sim_0001", "1716412291", SIG_1), BODY_1, 300, TS), Err(Error::Signature(_))));
+        // Exactly at the tolerance is still fresh.
+        assert!(v.verify(headers("msg_sim_0001", "1716412291", SIG_1), BODY_1, 300, TS + 300).is_ok());
+    }
+
+    #[test]
+    fn events() {
+        assert_eq!(parse_event(br#"{"id":25764674,"type":"cardTransaction"}"#).unwrap(), Event::CardTransaction { id: "25764674".into() });
+        assert_eq!(parse_event(br#"{"type":"connectedAccount","apiToken":"x"}"#).unwrap(), Event::Other { event_type: "connectedAccount".into() });
+        let cancel = parse_event(br#"{"type":"terminalCancel","data":{"deviceCode":"NBL7","transactionAmount":"10.50","invoiceNumber":"SO042"}}"#).unwrap();
+        assert!(matches!(cancel, Event::TerminalCancel { transaction_amount: Some(ref a), invoice_number: Some(ref n), .. } if a == "10.50" && n == "SO042"));
+        assert!(matches!(parse_event(br#"{"type":"cardTransaction"}"#), Err(Error::Decode(_))));
+        assert!(matches!(parse_event(b"[]"), Err(Error::Decode(_))));
+        assert!(matches!(parse_event(b"{}"), Err(Error::Decode(_))));
+        // A signed body that is not JSON verifies, then fails to decode.
+        let v = verifier();
+        let sig = v.signature_header("msg_x", TS, b"not json").unwrap();
+        assert!(matches!(v.verify(headers("msg_x", "1716412291", &sig), b"not json", 300, TS), Err(Error::Decode(_))));
+    }
+}
