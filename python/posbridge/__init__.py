@@ -14,7 +14,7 @@ embedded sandbox that speaks both protocols on 127.0.0.1::
         sb.hesabe_pay(invoice.transaction_id)          # the customer pays on the terminal
         assert client.pos_invoice(invoice.id).is_paid
 
-Submodules (``hesabe``, ``sandbox``) are imported on first use; importing ``posbridge``
+Submodules (``hesabe``, ``helcim``, ``sandbox``) are imported on first use; importing ``posbridge``
 itself starts no thread and opens no connection.
 """
 
@@ -44,13 +44,14 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from . import hesabe, sandbox
+    from . import helcim, hesabe, sandbox
 
 __version__: str
 
 __all__ = [
     "__version__",
     "hesabe",
+    "helcim",
     "sandbox",
     "Error",
     "PosbridgeError",
@@ -71,7 +72,7 @@ __all__ = [
     "OutcomeUnknownError",
 ]
 
-_SUBMODULES = ("hesabe", "sandbox")
+_SUBMODULES = ("hesabe", "helcim", "sandbox")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,14 +1,30 @@
-"""The native module (Rust, PyO3). Private: use ``posbridge.hesabe`` and ``posbridge.sandbox``."""
+"""The native module (Rust, PyO3). Private: use ``posbridge.hesabe``, ``posbridge.helcim`` and ``posbridge.sandbox``."""
 
-from typing import Awaitable, Optional, Tuple, Union, final
+from decimal import Decimal
+from typing import Any, Awaitable, Iterable, Mapping, Optional, Tuple, Union, final
 
 from typing_extensions import disjoint_base
 
-__all__ = ["Codec", "HesabeClient", "Sandbox", "_reset_after_fork", "__version__", "HESABE_SANDBOX_URL", "HESABE_PRODUCTION_URL"]
+__all__ = [
+    "Codec",
+    "HesabeClient",
+    "Sandbox",
+    "_reset_after_fork",
+    "__version__",
+    "HESABE_SANDBOX_URL",
+    "HESABE_PRODUCTION_URL",
+    "HELCIM_PRODUCTION_URL",
+    "HelcimClient",
+    "WebhookEvent",
+    "CardTransactionEvent",
+    "TerminalCancelEvent",
+    "verify_webhook",
+]
 
 __version__: str
 HESABE_SANDBOX_URL: str
 HESABE_PRODUCTION_URL: str
+HELCIM_PRODUCTION_URL: str
 
 @disjoint_base
 class Codec:
@@ -67,3 +83,56 @@ class Sandbox:
     def shutdown(self) -> None: ...
 
 def _reset_after_fork() -> None: ...
+
+@final
+class HelcimClient:
+    def __new__(
+        cls, *, api_token: str, base_url: str, timeout: float = 10.0, currency: Optional[str] = None, rate_limit: bool = False
+    ) -> "HelcimClient": ...
+    def call(self, operation: str, params: str) -> str: ...
+    def call_async(self, operation: str, params: str) -> Awaitable[str]: ...
+    def wire(self, operation: str, params: str) -> Tuple[str, str, Optional[str], Optional[str]]: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def currency(self) -> Optional[str]: ...
+    @property
+    def rate_limit(self) -> bool: ...
+
+@disjoint_base
+class WebhookEvent:
+    """A verified Helcim webhook (the base of the typed events; also any unknown ``type``)."""
+    @property
+    def type(self) -> str: ...
+    @property
+    def webhook_id(self) -> str: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def raw(self) -> Any: ...
+
+@final
+class CardTransactionEvent(WebhookEvent):
+    @property
+    def transaction_id(self) -> str: ...
+
+@final
+class TerminalCancelEvent(WebhookEvent):
+    @property
+    def device_code(self) -> Optional[str]: ...
+    @property
+    def currency(self) -> Optional[str]: ...
+    @property
+    def transaction_amount(self) -> Optional[Decimal]: ...
+    @property
+    def cancelled_at(self) -> Optional[str]: ...
+    @property
+    def invoice_number(self) -> Optional[str]: ...
+
+def verify_webhook(
+    headers: Union[Mapping[str, Any], Iterable[Tuple[Any, Any]]],
+    body: Union[bytes, bytearray, str],
+    verifier_token: Union[str, bytes],
+    tolerance: float = 300.0,
+    now: Optional[float] = None,
+) -> WebhookEvent: ...

@@ -17,6 +17,11 @@ def vendor(key: str) -> Any:
     return dataclasses.field(default=None, metadata={"vendor": key})
 
 
+def reply_field() -> Any:
+    """Declares a field that comes from the reply (headers), not from the vendor's object."""
+    return dataclasses.field(default=None, compare=False, repr=False, metadata={"reply": True})
+
+
 def _to_int(value: Any) -> Optional[int]:
     if isinstance(value, bool):
         return int(value)
@@ -102,6 +107,8 @@ class Record:
     raw: Dict[str, Any]
     #: Decimals of the vendor's currency: money fields are given exactly that many places.
     _money_places: ClassVar[Optional[int]] = None
+    #: The vendor's key for a field without a ``vendor(...)`` declaration.
+    _vendor_key: ClassVar[Callable[[str], str]] = staticmethod(lambda name: name)
     _spec: ClassVar[Tuple[Tuple[str, Tuple[str, ...], Callable[[Any], Any], Any], ...]]
 
     @classmethod
@@ -111,12 +118,12 @@ class Record:
             hints = typing.get_type_hints(cls)
             built = []
             for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-                if f.name == "raw":
+                if f.name == "raw" or f.metadata.get("reply"):
                     continue
                 kind = hints[f.name]
                 if typing.get_origin(kind) is typing.Union:
                     kind = next(a for a in typing.get_args(kind) if a is not type(None))
-                keys = f.metadata.get("vendor", f.name)
+                keys = f.metadata.get("vendor") or cls._vendor_key(f.name)
                 keys = (keys,) if isinstance(keys, str) else tuple(keys)
                 default = "" if hints[f.name] is str else None
                 convert = _CONVERTERS[kind]
@@ -128,10 +135,11 @@ class Record:
         return spec
 
     @classmethod
-    def from_raw(cls: Type[R], raw: Any) -> R:
-        """Builds the record from the vendor's JSON object (anything else gives empty fields)."""
+    def from_raw(cls: Type[R], raw: Any, **reply: Any) -> R:
+        """Builds the record from the vendor's JSON object (anything else gives empty fields);
+        ``reply`` fills the fields declared with :func:`reply_field` (e.g. rate limits)."""
         data = raw if isinstance(raw, dict) else {}
-        values: Dict[str, Any] = {"raw": data}
+        values: Dict[str, Any] = {"raw": data, **reply}
         for name, keys, convert, default in cls._field_spec():
             value = None
             for key in keys:

@@ -142,11 +142,19 @@ impl HelcimClient {
     /// JSON (or null when the reply had none).
     pub async fn call(&self, operation: &str, params: &str) -> Result<String> {
         let req = self.build(operation, params)?;
-        let reply = if operation == "card_transaction" {
-            let retries = parse::<request::CardTransactionParams>(params)?.not_found_retries.unwrap_or(0).min(MAX_NOT_FOUND_RETRIES);
-            self.execute_retrying_not_found(&req, retries).await?
-        } else {
-            self.execute(&req).await?
+        let reply = match operation {
+            "card_transaction" => {
+                let retries = parse::<request::CardTransactionParams>(params)?.not_found_retries.unwrap_or(0).min(MAX_NOT_FOUND_RETRIES);
+                self.execute_retrying_not_found(&req, retries).await?
+            }
+            // Helcim answers an empty device list with 404 "Devices Not Found" (§4.1).
+            "devices" => match self.execute(&req).await {
+                Err(Error::Api(api)) if api.kind == ApiKind::NotFound && api.message.to_ascii_lowercase().contains("devices not found") => {
+                    Reply { status: api.status_code, body: "[]".into(), rate: RateLimit::default() }
+                }
+                other => other?,
+            },
+            _ => self.execute(&req).await?,
         };
         Ok(reply_json(&req, &reply))
     }

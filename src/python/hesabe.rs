@@ -3,39 +3,26 @@
 
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use pyo3::prelude::*;
 use zeroize::Zeroizing;
 
 use crate::hesabe::codec::Block;
 use crate::hesabe::{HesabeClient, HesabeConfig};
 use crate::python::codec::key_bytes;
+use crate::python::per_process::PerProcess;
 use crate::python::runtime::{awaitable, block_on};
 use crate::transport;
-
-/// The Rust client of the current process: rebuilt (fresh connection pool, fresh session)
-/// when the object is used in a forked child.
-struct PerProcess {
-    pid: u32,
-    client: Arc<HesabeClient>,
-}
 
 #[pyclass(module = "posbridge._native", name = "HesabeClient", frozen)]
 pub struct PyHesabeClient {
     config: HesabeConfig,
-    current: ArcSwap<PerProcess>,
+    /// Rebuilt (fresh connection pool, fresh session) in a forked child.
+    current: PerProcess<HesabeClient>,
 }
 
 impl PyHesabeClient {
     fn client(&self) -> crate::Result<Arc<HesabeClient>> {
-        let pid = std::process::id();
-        let current = self.current.load();
-        if current.pid == pid {
-            return Ok(Arc::clone(&current.client));
-        }
-        let client = Arc::new(HesabeClient::new(self.config.clone())?);
-        self.current.store(Arc::new(PerProcess { pid, client: Arc::clone(&client) }));
-        Ok(client)
+        self.current.get(|| HesabeClient::new(self.config.clone()))
     }
 }
 
@@ -66,9 +53,9 @@ impl PyHesabeClient {
             timeout: transport::timeout(timeout)?,
             request_block: Block::from_size(request_block).map_err(|_| crate::Error::Config("request_block must be 16 or 32".into()))?,
         };
-        let client = Arc::new(HesabeClient::new(config.clone())?);
+        let client = HesabeClient::new(config)?;
         let config = client.config().clone();
-        Ok(PyHesabeClient { config, current: ArcSwap::from_pointee(PerProcess { pid: std::process::id(), client }) })
+        Ok(PyHesabeClient { config, current: PerProcess::new(client) })
     }
 
     /// Runs `operation` with `params` (a JSON object) and returns the decrypted envelope

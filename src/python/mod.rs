@@ -3,7 +3,9 @@
 
 mod codec;
 mod errors;
+mod helcim;
 mod hesabe;
+mod per_process;
 mod runtime;
 mod sandbox;
 
@@ -13,6 +15,8 @@ use pyo3::prelude::*;
 mod _native {
     #[pymodule_export]
     use super::codec::PyCodec;
+    #[pymodule_export]
+    use super::helcim::{PyCardTransactionEvent, PyHelcimClient, PyTerminalCancelEvent, PyWebhookEvent, verify_webhook};
     #[pymodule_export]
     use super::hesabe::PyHesabeClient;
     #[pymodule_export]
@@ -24,6 +28,7 @@ mod _native {
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         m.add("HESABE_SANDBOX_URL", crate::hesabe::vendor::SANDBOX_URL)?;
         m.add("HESABE_PRODUCTION_URL", crate::hesabe::vendor::PRODUCTION_URL)?;
+        m.add("HELCIM_PRODUCTION_URL", crate::helcim::vendor::PRODUCTION_URL)?;
         Ok(())
     }
 

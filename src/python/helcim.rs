@@ -1,0 +1,294 @@
+//! `posbridge._native.HelcimClient`, `verify_webhook` and the webhook event classes. The typed
+//! client methods live in `posbridge/helcim/_client.py`; verification is native end to end
+//! because a web server calls it on every delivery.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyBytes, PyIterator, PyString, PyTuple};
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::helcim::vendor::WEBHOOK_TOLERANCE_SECS;
+use crate::helcim::{Event, HelcimClient, HelcimConfig, Verifier};
+use crate::money::Currency;
+use crate::python::per_process::PerProcess;
+use crate::python::runtime::{awaitable, block_on};
+use crate::transport;
+
+#[pyclass(module = "posbridge._native", name = "HelcimClient", frozen)]
+pub struct PyHelcimClient {
+    config: HelcimConfig,
+    current: PerProcess<HelcimClient>,
+}
+
+impl PyHelcimClient {
+    fn client(&self) -> crate::Result<Arc<HelcimClient>> {
+        self.current.get(|| HelcimClient::new(self.config.clone()))
+    }
+}
+
+#[pymethods]
+impl PyHelcimClient {
+    #[new]
+    #[pyo3(signature = (*, api_token, base_url, timeout = 10.0, currency = None, rate_limit = false))]
+    fn new(api_token: String, base_url: String, timeout: f64, currency: Option<String>, rate_limit: bool) -> PyResult<Self> {
+        let currency = currency
+            .map(|c| Currency::parse(&c).map_err(|_| Error::Config(format!("currency must be CAD or USD, got {c:?}"))))
+            .transpose()?;
+        let config = HelcimConfig {
+            api_token: Zeroizing::new(api_token.trim().to_owned()),
+            base_url: transport::base_url(&base_url)?,
+            timeout: transport::timeout(timeout)?,
+            currency,
+            rate_limit,
+        };
+        let client = HelcimClient::new(config)?;
+        let config = client.config().clone();
+        Ok(PyHelcimClient { config, current: PerProcess::new(client) })
+    }
+
+    /// Runs `operation` with `params` (a JSON object); returns the reply as JSON text
+    /// (`status`, `minute_remaining`, `hour_remaining`, `idempotency_key`, `body`). The GIL
+    /// is released while the request is under way.
+    fn call(&self, py: Python<'_>, operation: String, params: String) -> PyResult<String> {
+        let client = self.client()?;
+        Ok(block_on(py, async move { client.call(&operation, &params).await })?)
+    }
+
+    /// The awaitable twin of `call`; must be called from a coroutine.
+    fn call_async<'py>(&self, py: Python<'py>, operation: String, params: String) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client()?;
+        awaitable(py, async move { client.call(&operation, &params).await })
+    }
+
+    /// The request `operation` would send, as `(method, path_and_query, body,
+    /// idempotency_key)`, without sending it.
+    fn wire(&self, operation: &str, params: &str) -> PyResult<(String, String, Option<String>, Option<String>)> {
+        let req = self.client()?.build(operation, params)?;
+        let method = match req.method {
+            crate::helcim::request::Method::Get => "GET",
+            crate::helcim::request::Method::Post => "POST",
+        };
+        Ok((method.to_owned(), req.path_and_query, req.body, req.idempotency_key))
+    }
+
+    #[getter]
+    fn base_url(&self) -> &str {
+        &self.config.base_url
+    }
+
+    #[getter]
+    fn currency(&self) -> Option<&'static str> {
+        self.config.currency.map(Currency::code)
+    }
+
+    #[getter]
+    fn rate_limit(&self) -> bool {
+        self.config.rate_limit
+    }
+
+    fn __repr__(&self) -> String {
+        format!("HelcimClient(base_url={:?}, currency={:?})", self.config.base_url, self.currency())
+    }
+}
+
+/// A verified webhook whose `type` posbridge does not model (acknowledge it and move on).
+/// Also the base class of the typed events.
+#[pyclass(module = "posbridge._native", name = "WebhookEvent", subclass, frozen)]
+pub struct PyWebhookEvent {
+    #[pyo3(get, name = "type")]
+    event_type: String,
+    /// `webhook-id`: the same on every retry of one message, the key to deduplicate on.
+    #[pyo3(get)]
+    webhook_id: String,
+    /// `webhook-timestamp`, Unix seconds.
+    #[pyo3(get)]
+    timestamp: i64,
+    body: String,
+}
+
+#[pymethods]
+impl PyWebhookEvent {
+    /// The body as JSON (numbers with a fraction as `Decimal`).
+    #[getter]
+    fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let loads = LOADS.get_or_try_init(py, || py.import("posbridge._call").and_then(|m| m.getattr("load")).map(Bound::unbind))?;
+        loads.bind(py).call1((&self.body,))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("WebhookEvent(type={:?}, webhook_id={:?})", self.event_type, self.webhook_id)
+    }
+}
+
+/// `cardTransaction`: a card transaction finished, approved or declined. Fetch it with
+/// `client.card_transaction(event.transaction_id)` before treating the sale as paid.
+#[pyclass(module = "posbridge._native", name = "CardTransactionEvent", extends = PyWebhookEvent, frozen)]
+pub struct PyCardTransactionEvent {
+    #[pyo3(get)]
+    transaction_id: String,
+}
+
+#[pymethods]
+impl PyCardTransactionEvent {
+    fn __repr__(slf: PyRef<'_, Self>) -> String {
+        format!("CardTransactionEvent(transaction_id={:?}, webhook_id={:?})", slf.transaction_id, slf.as_super().webhook_id)
+    }
+}
+
+/// `terminalCancel`: the payment was cancelled on the device before processing; no money
+/// moved. It carries no transaction id: match it by `invoice_number` (when Helcim echoes it)
+/// or by device code and amount.
+#[pyclass(module = "posbridge._native", name = "TerminalCancelEvent", extends = PyWebhookEvent, frozen)]
+pub struct PyTerminalCancelEvent {
+    #[pyo3(get)]
+    device_code: Option<String>,
+    #[pyo3(get)]
+    currency: Option<String>,
+    amount_text: Option<String>,
+    /// ISO-8601 UTC, e.g. `2026-01-14T18:38:18Z`.
+    #[pyo3(get)]
+    cancelled_at: Option<String>,
+    #[pyo3(get)]
+    invoice_number: Option<String>,
+}
+
+#[pymethods]
+impl PyTerminalCancelEvent {
+    /// The amount that was asked for, as `Decimal` (exactly the JSON number's text).
+    #[getter]
+    fn transaction_amount<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        static DECIMAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let Some(text) = &self.amount_text else { return Ok(None) };
+        let decimal = DECIMAL.get_or_try_init(py, || py.import("decimal").and_then(|m| m.getattr("Decimal")).map(Bound::unbind))?;
+        decimal.bind(py).call1((text,)).map(Some)
+    }
+
+    fn __repr__(slf: PyRef<'_, Self>) -> String {
+        let show = |v: &Option<String>| v.as_ref().map_or_else(|| "None".to_owned(), |s| format!("{s:?}"));
+        format!(
+            "TerminalCancelEvent(device_code={}, transaction_amount={}, invoice_number={}, webhook_id={:?})",
+            show(&slf.device_code),
+            slf.amount_text.as_deref().unwrap_or("None"),
+            show(&slf.invoice_number),
+            slf.as_super().webhook_id
+        )
+    }
+}
+
+/// Header value as text: `str`, or `bytes` as ASGI servers give them.
+fn header_text<'a>(value: &'a Bound<'_, PyAny>) -> Option<std::borrow::Cow<'a, str>> {
+    if let Ok(s) = value.cast::<PyString>() {
+        return s.to_cow().ok();
+    }
+    value.cast::<PyBytes>().ok().and_then(|b| std::str::from_utf8(b.as_bytes()).ok().map(|s| std::borrow::Cow::Owned(s.to_owned())))
+}
+
+/// The three webhook headers out of a mapping (`.items()`) or an iterable of pairs.
+fn webhook_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    let items = if headers.hasattr("items")? { headers.call_method0("items")? } else { headers.clone() };
+    let iterator = PyIterator::from_object(&items).map_err(|_| Error::Signature("headers must be a mapping or (name, value) pairs".into()))?;
+    let mut wanted = Vec::with_capacity(3);
+    for item in iterator {
+        let item = item?;
+        let pair = item.cast::<PyTuple>().map_err(|_| Error::Signature("headers must be a mapping or (name, value) pairs".into()))?;
+        if pair.len() != 2 {
+            return Err(Error::Signature("headers must be (name, value) pairs".into()).into());
+        }
+        let name = pair.get_item(0)?;
+        let Some(name) = header_text(&name) else { continue };
+        if !name.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("webhook-")) {
+            continue;
+        }
+        let value = pair.get_item(1)?;
+        if let Some(value) = header_text(&value) {
+            wanted.push((name.into_owned(), value.into_owned()));
+        }
+    }
+    Ok(wanted)
+}
+
+fn now_seconds() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Verifies a Helcim webhook delivery and returns its event.
+///
+/// :param headers: the request headers, a mapping or ``(name, value)`` pairs (``str`` or
+///     ``bytes``); names are matched case-insensitively.
+/// :param body: the raw request body, exactly as received (``bytes``): re-serialised JSON
+///     does not verify.
+/// :param verifier_token: the Verifier Token from Helcim's webhook settings (standard base64,
+///     optional ``whsec_`` prefix).
+/// :param tolerance: seconds the ``webhook-timestamp`` may differ from ``now``, either way.
+/// :param now: Unix time to check against (default: the clock).
+/// :return: ``CardTransactionEvent`` (fetch the transaction, then read its ``status``),
+///     ``TerminalCancelEvent`` (cancelled on the device), or ``WebhookEvent`` for another
+///     ``type``. Deduplicate on ``event.webhook_id``: retries carry the same one.
+/// :raise SignatureError: a header missing or malformed, no ``v1`` signature matching in
+///     constant time (HMAC-SHA256 over ``webhook-id.webhook-timestamp.body``), or a stale or
+///     future timestamp.
+/// :raise DecodeError: the signature is good but the body is not a webhook JSON object.
+/// :raise ConfigError: the verifier token is not base64.
+#[pyfunction]
+#[pyo3(signature = (headers, body, verifier_token, tolerance = WEBHOOK_TOLERANCE_SECS as f64, now = None))]
+pub fn verify_webhook(
+    py: Python<'_>,
+    headers: &Bound<'_, PyAny>,
+    body: &Bound<'_, PyAny>,
+    verifier_token: &Bound<'_, PyAny>,
+    tolerance: f64,
+    now: Option<f64>,
+) -> PyResult<Py<PyWebhookEvent>> {
+    let token = crate::python::codec::key_bytes(verifier_token, "verifier_token")?;
+    let token = std::str::from_utf8(&token).map_err(|_| Error::Config("verifier_token is not base64".into()))?;
+    let verifier = Verifier::new(token)?;
+    if !tolerance.is_finite() || tolerance < 0.0 {
+        return Err(Error::Config("tolerance must be a non-negative number of seconds".into()).into());
+    }
+    let now = match now {
+        Some(t) if t.is_finite() => t.floor() as i64,
+        Some(_) => return Err(Error::Config("now must be a finite Unix time".into()).into()),
+        None => now_seconds(),
+    };
+    let headers = webhook_headers(headers)?;
+    let bytes_body;
+    let body: &[u8] = if let Ok(b) = body.cast::<PyBytes>() {
+        b.as_bytes()
+    } else if let Ok(b) = body.cast::<PyByteArray>() {
+        bytes_body = b.to_vec();
+        &bytes_body
+    } else if let Ok(s) = body.cast::<PyString>() {
+        bytes_body = s.to_str()?.as_bytes().to_vec();
+        &bytes_body
+    } else {
+        return Err(Error::Signature("body must be the raw request body (bytes)".into()).into());
+    };
+    let verified = verifier.verify(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())), body, tolerance as u64, now)?;
+    let event_type = match &verified.event {
+        Event::CardTransaction { .. } => "cardTransaction".to_owned(),
+        Event::TerminalCancel { .. } => "terminalCancel".to_owned(),
+        Event::Other { event_type } => event_type.clone(),
+    };
+    let base = PyWebhookEvent {
+        event_type,
+        webhook_id: verified.webhook_id,
+        timestamp: verified.timestamp,
+        body: String::from_utf8_lossy(body).into_owned(),
+    };
+    let init = PyClassInitializer::from(base);
+    let object: Bound<'_, PyWebhookEvent> = match verified.event {
+        Event::CardTransaction { id } => Bound::new(py, init.add_subclass(PyCardTransactionEvent { transaction_id: id }))?.into_super(),
+        Event::TerminalCancel { device_code, currency, transaction_amount, cancelled_at, invoice_number } => Bound::new(
+            py,
+            init.add_subclass(PyTerminalCancelEvent { device_code, currency, amount_text: transaction_amount, cancelled_at, invoice_number }),
+        )?
+        .into_super(),
+        Event::Other { .. } => Bound::new(py, init)?,
+    };
+    Ok(object.unbind())
+}
