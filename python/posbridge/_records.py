@@ -107,8 +107,10 @@ class Record:
     raw: Dict[str, Any]
     #: Decimals of the vendor's currency: money fields are given exactly that many places.
     _money_places: ClassVar[Optional[int]] = None
-    #: The vendor's key for a field without a ``vendor(...)`` declaration.
-    _vendor_key: ClassVar[Callable[[str], str]] = staticmethod(lambda name: name)
+    @staticmethod
+    def _vendor_key(name: str) -> str:
+        """The vendor's key for a field without a ``vendor(...)`` declaration."""
+        return name
     _spec: ClassVar[Tuple[Tuple[str, Tuple[str, ...], Callable[[Any], Any], Any], ...]]
 
     @classmethod

@@ -24,6 +24,7 @@ from __future__ import annotations
 from .. import _native
 from ._client import ENV, PRODUCTION_URL, AsyncClient, Client
 from ._models import CardTransaction, Device, PaymentStarted, Ping, RateLimit, ResultList
+from ._receiver import WebhookReceiver
 
 WebhookEvent = _native.WebhookEvent
 CardTransactionEvent = _native.CardTransactionEvent
@@ -36,6 +37,7 @@ __all__ = [
     "PRODUCTION_URL",
     "ENV",
     "verify_webhook",
+    "WebhookReceiver",
     "WebhookEvent",
     "CardTransactionEvent",
     "TerminalCancelEvent",

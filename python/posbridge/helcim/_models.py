@@ -32,7 +32,10 @@ class Record(_Record):
     """A Helcim object; its money fields are CAD/USD with 2 decimals."""
 
     _money_places = 2
-    _vendor_key = staticmethod(_camel)
+
+    @staticmethod
+    def _vendor_key(name: str) -> str:
+        return _camel(name)
 
 
 T = TypeVar("T")
