@@ -1,5 +1,5 @@
 """Helpers shared by the test modules: sandbox counters, a closed port, and a tiny threaded
-HTTP server that stands in for Hesabe so that a test can see exactly what goes on the wire."""
+HTTP server that stands in for a vendor so that a test can see exactly what goes on the wire."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def floats_in(value: Any) -> List[float]:
     return []
 
 
-# -- a fake Hesabe -----------------------------------------------------------------------------
+# -- a fake vendor -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -59,23 +59,22 @@ class Recorded:
         return self.headers.get(name.lower())
 
 
-Reply = Tuple[int, Union[str, bytes, dict]]
+Reply = Union[Tuple[int, Union[str, bytes, dict, list]], Tuple[int, Union[str, bytes, dict, list], Dict[str, str]]]
 Route = Callable[[Recorded], Reply]
+#: A route's payload that makes the fake close the connection without answering.
+DROP = b"<drop the connection>"
 
 
 @dataclass
-class FakeHesabe:
-    """Records every request and answers from ``routes`` (``(method, path) -> fn(request)``);
-    login answers with known tokens unless a route overrides it."""
+class FakeVendor:
+    """Records every request and answers from ``routes`` (``(method, path) -> fn(request)``
+    returning ``(status, payload)`` or ``(status, payload, headers)``; payload :data:`DROP`
+    closes the connection unanswered)."""
 
     routes: Dict[Tuple[str, str], Route] = field(default_factory=dict)
-    access_token: str = "eyJ0eXAiOiJKV1QifQ.fake-access-token.Zm9vYmFy-4815162342"
-    refresh_token: str = "def50200fakefakefake0123456789abcdef"
-    expires_in: int = 900
     requests: List[Recorded] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.routes.setdefault(("POST", LOGIN), self._login)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -86,10 +85,18 @@ class FakeHesabe:
                 rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 fake.requests.append(rec)
                 route = fake.routes.get((self.command, path))
-                status, payload = route(rec) if route else (404, {"message": "Not Found"})
+                reply = route(rec) if route else (404, {"message": "Not Found"})
+                status, payload = reply[0], reply[1]
+                headers: Dict[str, str] = reply[2] if len(reply) > 2 else {}  # type: ignore[misc]
+                if payload is DROP:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 data = payload if isinstance(payload, bytes) else (payload if isinstance(payload, str) else json.dumps(payload)).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -101,8 +108,39 @@ class FakeHesabe:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def to(self, method: str, path: str) -> List[Recorded]:
+        return [r for r in self.requests if r.method == method and r.path.split("?", 1)[0] == path]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def __enter__(self) -> "FakeVendor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+@dataclass
+class FakeHesabe(FakeVendor):
+    """A fake Hesabe: login answers with known tokens unless a route overrides it."""
+
+    access_token: str = "eyJ0eXAiOiJKV1QifQ.fake-access-token.Zm9vYmFy-4815162342"
+    refresh_token: str = "def50200fakefakefake0123456789abcdef"
+    expires_in: int = 900
+
+    def __post_init__(self) -> None:
+        self.routes.setdefault(("POST", LOGIN), self._login)
+        super().__post_init__()
 
     def _login(self, rec: Recorded) -> Reply:
         return 200, {
@@ -117,21 +155,3 @@ class FakeHesabe:
                 }
             },
         }
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def to(self, method: str, path: str) -> List[Recorded]:
-        return [r for r in self.requests if r.method == method and r.path.split("?", 1)[0] == path]
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
-    def __enter__(self) -> "FakeHesabe":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
