@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyBytes, PyIterator, PyString, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyIterator, PyString, PyTuple};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
@@ -188,26 +188,36 @@ fn header_text<'a>(value: &'a Bound<'_, PyAny>) -> Option<std::borrow::Cow<'a, s
     value.cast::<PyBytes>().ok().and_then(|b| std::str::from_utf8(b.as_bytes()).ok().map(|s| std::borrow::Cow::Owned(s.to_owned())))
 }
 
-/// The three webhook headers out of a mapping (`.items()`) or an iterable of pairs.
+/// Keeps a `webhook-*` header; every other header is skipped without copying it.
+fn keep_webhook_header(name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, wanted: &mut Vec<(String, String)>) {
+    let Some(name) = header_text(name) else { return };
+    if !name.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("webhook-")) {
+        return;
+    }
+    if let Some(value) = header_text(value) {
+        wanted.push((name.into_owned(), value.into_owned()));
+    }
+}
+
+/// The webhook headers out of a dict, any mapping (`.items()`), or an iterable of pairs.
 fn webhook_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
-    let items = if headers.hasattr("items")? { headers.call_method0("items")? } else { headers.clone() };
-    let iterator = PyIterator::from_object(&items).map_err(|_| Error::Signature("headers must be a mapping or (name, value) pairs".into()))?;
     let mut wanted = Vec::with_capacity(3);
-    for item in iterator {
+    // A plain dict is walked in place: no items view, no tuples.
+    if let Ok(dict) = headers.cast::<PyDict>() {
+        for (name, value) in dict.iter() {
+            keep_webhook_header(&name, &value, &mut wanted);
+        }
+        return Ok(wanted);
+    }
+    let not_headers = || Error::Signature("headers must be a mapping or (name, value) pairs".into());
+    let items = if headers.hasattr("items")? { headers.call_method0("items")? } else { headers.clone() };
+    for item in PyIterator::from_object(&items).map_err(|_| not_headers())? {
         let item = item?;
-        let pair = item.cast::<PyTuple>().map_err(|_| Error::Signature("headers must be a mapping or (name, value) pairs".into()))?;
+        let pair = item.cast::<PyTuple>().map_err(|_| not_headers())?;
         if pair.len() != 2 {
-            return Err(Error::Signature("headers must be (name, value) pairs".into()).into());
+            return Err(not_headers().into());
         }
-        let name = pair.get_item(0)?;
-        let Some(name) = header_text(&name) else { continue };
-        if !name.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("webhook-")) {
-            continue;
-        }
-        let value = pair.get_item(1)?;
-        if let Some(value) = header_text(&value) {
-            wanted.push((name.into_owned(), value.into_owned()));
-        }
+        keep_webhook_header(&pair.get_item(0)?, &pair.get_item(1)?, &mut wanted);
     }
     Ok(wanted)
 }
