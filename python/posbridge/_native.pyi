@@ -1,7 +1,7 @@
 """The native module (Rust, PyO3). Private: use ``posbridge.hesabe``, ``posbridge.helcim`` and ``posbridge.sandbox``."""
 
 from decimal import Decimal
-from typing import Any, Awaitable, Iterable, Mapping, Optional, Tuple, Union, final
+from typing import Any, Awaitable, Dict, Iterable, Mapping, Optional, Tuple, Union, final
 
 from typing_extensions import disjoint_base
 
@@ -57,7 +57,22 @@ class HesabeClient:
 
 @final
 class Sandbox:
-    def __new__(cls, *, port: int = 0, token_ttl: float = 900.0, refresh_ttl: float = 7200.0) -> "Sandbox": ...
+    def __new__(
+        cls,
+        *,
+        port: int = 0,
+        token_ttl: float = 900.0,
+        refresh_ttl: float = 7200.0,
+        helcim_limits: Optional[Tuple[int, int, int]] = ...,
+        helcim_retry_after: bool = False,
+        helcim_idempotency_replay: bool = False,
+        helcim_webhook_url: Optional[str] = None,
+        helcim_retry_scale: float = 0.01,
+        helcim_webhook_timeout: float = 5.0,
+        helcim_transaction_delay: float = 0.0,
+    ) -> "Sandbox": ...
+    @staticmethod
+    def helcim_tokens() -> Dict[str, str]: ...
     @property
     def port(self) -> int: ...
     @property
@@ -69,6 +84,15 @@ class Sandbox:
     def hesabe_pay_invoice(self, token: str) -> str: ...
     def hesabe_set_refund_status(self, id: int, status: int) -> str: ...
     def hesabe_expire_tokens(self) -> None: ...
+    @property
+    def helcim_url(self) -> str: ...
+    @property
+    def helcim_webhook_url(self) -> Optional[str]: ...
+    def set_helcim_webhook_url(self, url: Optional[str]) -> None: ...
+    def helcim_complete(self, code: str, outcome: str = "approved", card_type: Optional[str] = None) -> str: ...
+    def helcim_set_listening(self, code: str, listening: bool) -> str: ...
+    def helcim_close_batch(self) -> int: ...
+    def helcim_deliveries(self) -> str: ...
     def inject_fault(
         self,
         kind: str,

@@ -1,12 +1,14 @@
 //! `posbridge._native.Sandbox`: the embedded sandbox, served on this process's runtime.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use pyo3::prelude::*;
 
 use crate::error::Error;
+use crate::helcim::vendor::sandbox_credentials as helcim_creds;
 use crate::python::runtime::block_on;
-use crate::sandbox::{Fault, FaultKind, Sandbox, SandboxConfig};
+use crate::sandbox::{FAULT_NAMES, Fault, FaultKind, RateLimits, Sandbox, SandboxConfig};
 
 #[pyclass(module = "posbridge._native", name = "Sandbox", frozen)]
 pub struct PySandbox {
@@ -20,6 +22,11 @@ fn seconds(value: f64, name: &str) -> crate::Result<Duration> {
     Ok(Duration::from_secs_f64(value))
 }
 
+/// Zero allowed: a delay that may be none.
+fn seconds_or_zero(value: f64, name: &str) -> crate::Result<Duration> {
+    if value == 0.0 { Ok(Duration::ZERO) } else { seconds(value, name) }
+}
+
 fn json_text(value: &serde_json::Value) -> String {
     value.to_string()
 }
@@ -27,11 +34,63 @@ fn json_text(value: &serde_json::Value) -> String {
 #[pymethods]
 impl PySandbox {
     #[new]
-    #[pyo3(signature = (*, port = 0, token_ttl = 900.0, refresh_ttl = 7200.0))]
-    fn new(py: Python<'_>, port: u16, token_ttl: f64, refresh_ttl: f64) -> PyResult<Self> {
-        let config = SandboxConfig { port, token_ttl: seconds(token_ttl, "token_ttl")?, refresh_ttl: seconds(refresh_ttl, "refresh_ttl")? };
+    #[pyo3(signature = (
+        *,
+        port = 0,
+        token_ttl = 900.0,
+        refresh_ttl = 7200.0,
+        helcim_limits = Some((5, 100, 3000)),
+        helcim_retry_after = false,
+        helcim_idempotency_replay = false,
+        helcim_webhook_url = None,
+        helcim_retry_scale = 0.01,
+        helcim_webhook_timeout = 5.0,
+        helcim_transaction_delay = 0.0,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        port: u16,
+        token_ttl: f64,
+        refresh_ttl: f64,
+        helcim_limits: Option<(u32, u32, u32)>,
+        helcim_retry_after: bool,
+        helcim_idempotency_replay: bool,
+        helcim_webhook_url: Option<String>,
+        helcim_retry_scale: f64,
+        helcim_webhook_timeout: f64,
+        helcim_transaction_delay: f64,
+    ) -> PyResult<Self> {
+        let helcim_limits = match helcim_limits {
+            Some((concurrent, per_minute, per_hour)) => RateLimits { concurrent, per_minute, per_hour },
+            None => RateLimits::UNLIMITED,
+        };
+        let config = SandboxConfig {
+            port,
+            token_ttl: seconds(token_ttl, "token_ttl")?,
+            refresh_ttl: seconds(refresh_ttl, "refresh_ttl")?,
+            helcim_limits,
+            helcim_retry_after,
+            helcim_idempotency_replay,
+            helcim_webhook_url,
+            helcim_retry_scale,
+            helcim_webhook_timeout: seconds(helcim_webhook_timeout, "helcim_webhook_timeout")?,
+            helcim_transaction_delay: seconds_or_zero(helcim_transaction_delay, "helcim_transaction_delay")?,
+        };
         let inner = block_on(py, Sandbox::start(config))?;
         Ok(PySandbox { inner })
+    }
+
+    /// The Helcim sandbox merchant's tokens and currency (no sandbox needed).
+    #[staticmethod]
+    fn helcim_tokens() -> BTreeMap<&'static str, &'static str> {
+        BTreeMap::from([
+            ("api_token", helcim_creds::API_TOKEN),
+            ("positive_token", helcim_creds::POSITIVE_TOKEN),
+            ("read_only_token", helcim_creds::READ_ONLY_TOKEN),
+            ("verifier_token", helcim_creds::VERIFIER_TOKEN),
+            ("currency", helcim_creds::CURRENCY),
+        ])
     }
 
     #[getter]
@@ -69,20 +128,42 @@ impl PySandbox {
         self.inner.hesabe_expire_tokens();
     }
 
+    #[getter]
+    fn helcim_url(&self) -> String {
+        self.inner.helcim_url()
+    }
+
+    #[getter]
+    fn helcim_webhook_url(&self) -> Option<String> {
+        self.inner.helcim_webhook_url()
+    }
+
+    #[pyo3(signature = (url))]
+    fn set_helcim_webhook_url(&self, url: Option<String>) -> PyResult<()> {
+        Ok(self.inner.set_helcim_webhook_url(url)?)
+    }
+
+    #[pyo3(signature = (code, outcome = "approved", card_type = None))]
+    fn helcim_complete(&self, code: &str, outcome: &str, card_type: Option<&str>) -> PyResult<String> {
+        Ok(self.inner.helcim_complete_json(code, outcome, card_type)?)
+    }
+
+    fn helcim_set_listening(&self, code: &str, listening: bool) -> PyResult<String> {
+        Ok(json_text(&self.inner.helcim_set_listening(code, listening)?))
+    }
+
+    fn helcim_close_batch(&self) -> u64 {
+        self.inner.helcim_close_batch()
+    }
+
+    fn helcim_deliveries(&self) -> String {
+        serde_json::to_string(&self.inner.helcim_deliveries()).unwrap_or_else(|_| "[]".into())
+    }
+
     #[pyo3(signature = (kind, *, path = None, method = None, times = 1, delay = None))]
     fn inject_fault(&self, kind: &str, path: Option<String>, method: Option<String>, times: u32, delay: Option<f64>) -> PyResult<()> {
-        let kind = match kind {
-            "http500" => FaultKind::Http500,
-            "delay" => FaultKind::Delay(seconds(delay.unwrap_or(1.0), "delay")?),
-            "drop_reply" => FaultKind::DropReply,
-            "malformed_hex" => FaultKind::MalformedHex,
-            "wrong_key" => FaultKind::WrongKey,
-            other => {
-                return Err(Error::Config(format!(
-                    "unknown fault {other:?}: use http500, delay, drop_reply, malformed_hex or wrong_key"
-                ))
-                .into());
-            }
+        let Some(kind) = FaultKind::from_name(kind, seconds(delay.unwrap_or(1.0), "delay")?) else {
+            return Err(Error::Config(format!("unknown fault {kind:?}: use {FAULT_NAMES}")).into());
         };
         self.inner.inject_fault(Fault { kind, path, method, times });
         Ok(())

@@ -1,4 +1,6 @@
-//! Wall-clock time as Hesabe writes it: "YYYY-MM-DD HH:MM:SS" in Kuwait local time.
+//! Wall-clock time as the vendors write it: "YYYY-MM-DD HH:MM:SS" in Kuwait local time for
+//! Hesabe, the same in Mountain Time for Helcim's card transactions (`specs/helcim.md` §2.3),
+//! and ISO-8601 UTC for Helcim's `terminalCancel.cancelledAt` (§6.2).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,15 +18,52 @@ impl Stamp {
 
     /// "2025-11-12 11:25:27"
     pub fn datetime(self) -> String {
-        let local = self.0.saturating_add(LOCAL_UTC_OFFSET_SECS);
-        let secs = local.rem_euclid(86_400);
-        format!("{} {:02}:{:02}:{:02}", date_of(local), secs / 3600, secs / 60 % 60, secs % 60)
+        datetime_of(self.0.saturating_add(LOCAL_UTC_OFFSET_SECS))
     }
 
     /// "2025-11-12"
     pub fn date(self) -> String {
         date_of(self.0.saturating_add(LOCAL_UTC_OFFSET_SECS))
     }
+
+    /// "2026-01-14 11:38:18" in Mountain Time (MST, or MDT in summer), as Helcim dates card
+    /// transactions.
+    pub fn mountain_datetime(self) -> String {
+        datetime_of(self.0.saturating_add(mountain_offset(self.0)))
+    }
+
+    /// "2026-01-14" in Mountain Time: what Helcim's `dateFrom`/`dateTo` filters compare.
+    pub fn mountain_date(self) -> String {
+        date_of(self.0.saturating_add(mountain_offset(self.0)))
+    }
+
+    /// "2026-01-14T18:38:18Z"
+    pub fn iso_utc(self) -> String {
+        datetime_of(self.0).replacen(' ', "T", 1) + "Z"
+    }
+}
+
+/// Mountain Time's offset from UTC at a moment: -6 h from the second Sunday of March, 02:00
+/// MST, to the first Sunday of November, 02:00 MDT; -7 h otherwise.
+fn mountain_offset(utc_secs: i64) -> i64 {
+    const MST: i64 = -7 * 3600;
+    let (year, _, _) = civil_from_days(utc_secs.saturating_add(MST).div_euclid(86_400));
+    let summer_starts = nth_sunday(year, 3, 2) * 86_400 + 2 * 3600 - MST;
+    let summer_ends = nth_sunday(year, 11, 1) * 86_400 + 2 * 3600 - (MST + 3600);
+    if (summer_starts..summer_ends).contains(&utc_secs) { MST + 3600 } else { MST }
+}
+
+/// Day count of the `n`th Sunday of a month.
+fn nth_sunday(year: i64, month: i64, n: i64) -> i64 {
+    let first = days_from_civil(year, month, 1);
+    // 1970-01-01 was a Thursday: weekday 4 when Sunday is 0.
+    let weekday = (first + 4).rem_euclid(7);
+    first + (7 - weekday) % 7 + 7 * (n - 1)
+}
+
+fn datetime_of(local_secs: i64) -> String {
+    let secs = local_secs.rem_euclid(86_400);
+    format!("{} {:02}:{:02}:{:02}", date_of(local_secs), secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 fn date_of(local_secs: i64) -> String {
@@ -44,6 +83,17 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+/// Day count since 1970-01-01 of a proleptic Gregorian date (the inverse of `civil_from_days`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// True for a real calendar date written "YYYY-MM-DD".
@@ -84,6 +134,24 @@ mod tests {
         assert_eq!(Stamp(1_709_164_800 - 3 * 3600).datetime(), "2024-02-29 00:00:00");
         assert_eq!(Stamp(-86_400).date(), "1969-12-31");
         assert_eq!(Stamp(365 * 86_400).date(), "1971-01-01");
+    }
+
+    #[test]
+    fn mountain_time_follows_daylight_saving() {
+        // Winter: MST, UTC-7. The spec's cancel example moment.
+        assert_eq!(Stamp(1_768_415_898).iso_utc(), "2026-01-14T18:38:18Z");
+        assert_eq!(Stamp(1_768_415_898).mountain_datetime(), "2026-01-14 11:38:18");
+        // 2026-03-08 is the second Sunday of March: 08:59:59 UTC is 01:59:59 MST, 09:00 UTC is 03:00 MDT.
+        assert_eq!(Stamp(1_772_960_399).mountain_datetime(), "2026-03-08 01:59:59");
+        assert_eq!(Stamp(1_772_960_400).mountain_datetime(), "2026-03-08 03:00:00");
+        // 2026-11-01 is the first Sunday of November: 07:59:59 UTC is 01:59:59 MDT, 08:00 UTC is 01:00 MST.
+        assert_eq!(Stamp(1_793_519_999).mountain_datetime(), "2026-11-01 01:59:59");
+        assert_eq!(Stamp(1_793_520_000).mountain_datetime(), "2026-11-01 01:00:00");
+        assert_eq!(Stamp(1_793_520_000).mountain_date(), "2026-11-01");
+        for days in [-800_000, -1, 0, 59, 60, 10_957, 20_000, 2_000_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::faults::{Fault, FaultKind};
+use super::faults::{FAULT_NAMES, Fault, FaultKind};
 use crate::error::{ApiKind, Error, Result};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -23,6 +23,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/hesabe/invoices/{token}/pay", post(invoice_pay))
         .route("/_sandbox/hesabe/refunds/{id}/status", post(refund_status))
         .route("/_sandbox/hesabe/expire-tokens", post(expire_tokens))
+        .route("/_sandbox/helcim/devices/{code}/complete", post(helcim_complete))
+        .route("/_sandbox/helcim/devices/{code}/listening", post(helcim_listening))
+        .route("/_sandbox/helcim/webhook-url", get(helcim_webhook_url).put(set_helcim_webhook_url).post(set_helcim_webhook_url))
+        .route("/_sandbox/helcim/close-batch", post(helcim_close_batch))
+        .route("/_sandbox/helcim/deliveries", get(helcim_deliveries))
         .route("/_sandbox/faults", post(inject_fault).delete(clear_faults))
         .route("/_sandbox/stats", get(stats))
         .with_state(shared)
@@ -60,7 +65,71 @@ async fn expire_tokens(State(shared): State<Arc<Shared>>) -> Response {
     answer(Ok(json!({ "ok": true })))
 }
 
-/// `{"kind":"http500|delay|drop_reply|malformed_hex|wrong_key","path":..,"method":..,"times":..,"delay_ms":..}`
+/// `{"outcome":"approved|declined|cancelled|timeout","card_type":"IN"}`; an empty body approves.
+#[derive(Deserialize)]
+struct Complete {
+    #[serde(default)]
+    outcome: Option<String>,
+    #[serde(default)]
+    card_type: Option<String>,
+}
+
+async fn helcim_complete(State(shared): State<Arc<Shared>>, Path(code): Path<String>, body: Bytes) -> Response {
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(Complete { outcome: None, card_type: None })
+    } else {
+        serde_json::from_slice::<Complete>(&body)
+    };
+    match request {
+        Ok(request) => {
+            let outcome = request.outcome.as_deref().unwrap_or("approved");
+            match shared.helcim.complete(&code, outcome, request.card_type.as_deref()) {
+                Ok(text) => ([(header::CONTENT_TYPE, "application/json")], text).into_response(),
+                Err(error) => answer(Err(error)),
+            }
+        }
+        Err(_) => answer(Err(Error::validation("outcome", r#"send {"outcome":"approved|declined|cancelled|timeout","card_type":"IN"}"#))),
+    }
+}
+
+#[derive(Deserialize)]
+struct Listening {
+    listening: bool,
+}
+
+async fn helcim_listening(State(shared): State<Arc<Shared>>, Path(code): Path<String>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Listening>(&body) {
+        Ok(request) => answer(shared.helcim.set_listening(&code, request.listening)),
+        Err(_) => answer(Err(Error::validation("listening", r#"send {"listening":true} or {"listening":false}"#))),
+    }
+}
+
+#[derive(Deserialize)]
+struct WebhookUrl {
+    url: Option<String>,
+}
+
+async fn helcim_webhook_url(State(shared): State<Arc<Shared>>) -> Response {
+    answer(Ok(json!({ "url": shared.helcim.webhook_url() })))
+}
+
+async fn set_helcim_webhook_url(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<WebhookUrl>(&body) {
+        Ok(request) => answer(shared.helcim.set_webhook_url(request.url.as_deref()).map(|()| json!({ "url": shared.helcim.webhook_url() }))),
+        Err(_) => answer(Err(Error::validation("url", r#"send {"url":"http://127.0.0.1:8069/..."} or {"url":null}"#))),
+    }
+}
+
+async fn helcim_close_batch(State(shared): State<Arc<Shared>>) -> Response {
+    answer(Ok(json!({ "closed_batch_id": shared.helcim.close_batch() })))
+}
+
+async fn helcim_deliveries(State(shared): State<Arc<Shared>>) -> Response {
+    answer(Ok(json!(shared.helcim.deliveries())))
+}
+
+/// `{"kind":"http500|delay|drop_reply|malformed_hex|wrong_key|duplicate_webhook|bad_signature|stale_timestamp",
+/// "path":..,"method":..,"times":..,"delay_ms":..}`
 #[derive(Deserialize)]
 struct FaultRequest {
     kind: String,
@@ -80,18 +149,9 @@ async fn inject_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
 fn parse_fault(body: &[u8]) -> Result<Fault> {
     let request: FaultRequest =
         serde_json::from_slice(body).map_err(|e| Error::validation("body", format!("not a fault request: {e}")))?;
-    let kind = match request.kind.as_str() {
-        "http500" => FaultKind::Http500,
-        "delay" => FaultKind::Delay(Duration::from_millis(request.delay_ms.unwrap_or(1000))),
-        "drop_reply" => FaultKind::DropReply,
-        "malformed_hex" => FaultKind::MalformedHex,
-        "wrong_key" => FaultKind::WrongKey,
-        other => {
-            return Err(Error::validation(
-                "kind",
-                format!("unknown fault {other:?}: use http500, delay, drop_reply, malformed_hex or wrong_key"),
-            ));
-        }
+    let delay = Duration::from_millis(request.delay_ms.unwrap_or(1000));
+    let Some(kind) = FaultKind::from_name(&request.kind, delay) else {
+        return Err(Error::validation("kind", format!("unknown fault {:?}: use {FAULT_NAMES}", request.kind)));
     };
     let times = request.times.unwrap_or(1);
     if times == 0 {
@@ -134,6 +194,9 @@ mod tests {
         assert_eq!((fault.path.as_deref(), fault.times), (Some("/api/v1/login"), 3));
         assert_eq!(parse_fault(br#"{"kind":"drop_reply"}"#).unwrap(), Fault::new(FaultKind::DropReply));
         assert!(parse_fault(br#"{"kind":"meteor"}"#).is_err());
+        assert_eq!(parse_fault(br#"{"kind":"bad_signature","times":2}"#).unwrap(), Fault::new(FaultKind::BadSignature).times(2));
+        assert_eq!(parse_fault(br#"{"kind":"duplicate_webhook"}"#).unwrap().kind, FaultKind::DuplicateWebhook);
+        assert_eq!(parse_fault(br#"{"kind":"stale_timestamp"}"#).unwrap().kind, FaultKind::StaleTimestamp);
         assert!(parse_fault(br#"{"kind":"http500","times":0}"#).is_err());
         assert!(parse_fault(b"nope").is_err());
     }

@@ -1,22 +1,27 @@
-//! The gate every vendor request passes: it is counted, then any armed fault is applied.
+//! The gate every vendor request passes: it is counted, then any armed fault is applied, in
+//! the shape of the vendor whose path it is (Hesabe's `/api/...`, Helcim's `/v2/...`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::Shared;
 use super::faults::FaultKind;
+use super::helcim;
 use super::server::DropConnection;
 use crate::hesabe::vendor::message;
 
 /// What `MalformedHex` puts where the ciphertext belongs.
 const NOT_HEX: &str = "sandbox-fault: this is not hex";
+/// What `MalformedHex` answers on a Helcim path, whose replies are plain JSON.
+const NOT_JSON: &str = "sandbox-fault: this is not JSON {";
 
 #[derive(Default)]
 pub(crate) struct Traffic(Mutex<TrafficCounts>);
@@ -45,10 +50,14 @@ pub(crate) async fn gate(State(shared): State<Arc<Shared>>, request: Request, ne
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
     shared.traffic.count(&method, &path);
-    let Some(fault) = shared.faults.take(&method, &path) else {
+    let is_helcim = helcim::is_helcim_path(&path);
+    // Webhook faults wait for the sender; a wrong key means nothing to Helcim's plain JSON.
+    let applies = |kind: &FaultKind| !(kind.is_webhook() || (is_helcim && *kind == FaultKind::WrongKey));
+    let Some(fault) = shared.faults.take(&method, &path, applies) else {
         return next.run(request).await;
     };
     match fault {
+        FaultKind::Http500 if is_helcim => helcim::internal_server_error(),
         FaultKind::Http500 => internal_server_error(),
         FaultKind::Delay(delay) => {
             let response = next.run(request).await;
@@ -68,13 +77,23 @@ pub(crate) async fn gate(State(shared): State<Arc<Shared>>, request: Request, ne
             }
         }
         FaultKind::MalformedHex => {
-            let _processed = next.run(request).await;
-            Json(json!({ "response": NOT_HEX })).into_response()
+            let processed = next.run(request).await;
+            if is_helcim {
+                // The same status and rate-limit headers, a body a JSON parser chokes on.
+                let (mut parts, _body) = processed.into_parts();
+                parts.headers.remove(header::CONTENT_LENGTH);
+                parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                Response::from_parts(parts, Body::from(NOT_JSON))
+            } else {
+                Json(json!({ "response": NOT_HEX })).into_response()
+            }
         }
         FaultKind::WrongKey => {
             let response = next.run(request).await;
             shared.hesabe.encrypt_with_wrong_key(response).await
         }
+        // Never taken here (`applies` refuses them).
+        FaultKind::DuplicateWebhook | FaultKind::BadSignature | FaultKind::StaleTimestamp => next.run(request).await,
     }
 }
 

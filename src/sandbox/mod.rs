@@ -1,9 +1,13 @@
-//! The embedded sandbox: Hesabe (and later Helcim) on 127.0.0.1, real HTTP, same protocol.
+//! The embedded sandbox: Hesabe and Helcim on 127.0.0.1, real HTTP, same protocols.
 //!
-//! Each vendor is one module with its own state struct and router (`hesabe.rs`); the routers
-//! are merged behind one gate that counts requests and applies injected faults. Test controls
-//! (`/_sandbox/...`, plain JSON, no auth, never faulted) sit on a separate router on the same
-//! port, so a sandbox started by the CLI in another process can be driven too.
+//! Each vendor is one module with its own state struct and router: `hesabe.rs` serves
+//! Hesabe's Smart POS and Merchant APIs at the root (`/api/v1/...`), `helcim.rs` Helcim's
+//! Payment Hardware API under `/v2` (devices with codes, purchases and debit refunds answered
+//! 202, card transactions, API tokens with permissions, rate limits, signed webhooks retried on
+//! Helcim's schedule). The routers are merged behind one gate that counts requests and applies
+//! injected faults in the shape of the vendor whose path it is. Test controls (`/_sandbox/...`,
+//! plain JSON, no auth, never faulted) sit on a separate router on the same port, so a sandbox
+//! started by the CLI in another process can be driven too.
 //!
 //! ```no_run
 //! # async fn demo() -> posbridge::Result<()> {
@@ -12,6 +16,12 @@
 //! let url = sandbox.hesabe_url(); // "http://127.0.0.1:PORT": the client appends /api/v1/...
 //! // ... create a POS invoice through the client, then the customer pays at the terminal:
 //! // sandbox.hesabe_pay(&transaction_id)?;
+//!
+//! let helcim = sandbox.helcim_url(); // "http://127.0.0.1:PORT/v2": the client appends /devices...
+//! sandbox.set_helcim_webhook_url(Some("http://127.0.0.1:8069/payment/helcim/webhook".into()))?;
+//! // ... POST /v2/devices/DY6L/payment/purchase answers 202, then the customer taps a card:
+//! // let transaction = sandbox.helcim_complete("DY6L", "approved", None)?;
+//! // and a signed cardTransaction webhook goes to the URL above.
 //! sandbox.shutdown();
 //! # Ok(()) }
 //! ```
@@ -21,6 +31,7 @@ mod control;
 mod faults;
 mod form;
 mod gate;
+mod helcim;
 mod hesabe;
 mod random;
 mod server;
@@ -35,10 +46,11 @@ use tokio::sync::watch;
 
 use crate::error::{Error, Result};
 
-pub use faults::{Fault, FaultKind};
+pub use faults::{FAULT_NAMES, Fault, FaultKind};
+pub use helcim::{AttemptStatus, RateLimits, WebhookDelivery};
 
-/// How to start a [`Sandbox`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to start a [`Sandbox`]. The Helcim fields settle what `specs/helcim.md` §10 leaves open.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SandboxConfig {
     /// TCP port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
@@ -46,18 +58,47 @@ pub struct SandboxConfig {
     pub token_ttl: Duration,
     /// Lifetime of Hesabe refresh tokens (unknown at Hesabe, §10 #5).
     pub refresh_ttl: Duration,
+    /// Helcim's rate limits for the merchant (default Helcim's: 5 in flight, 100 a minute,
+    /// 3000 an hour); benchmarks pass [`RateLimits::UNLIMITED`].
+    pub helcim_limits: RateLimits,
+    /// Send `retry-after` with a 429 (whether Helcim does is unknown, §10 #13): default off.
+    pub helcim_retry_after: bool,
+    /// Deduplicate replayed `idempotency-key`s on device endpoints (§10 #1): default off.
+    pub helcim_idempotency_replay: bool,
+    /// Where signed webhooks go; None sends none (set it later with
+    /// [`Sandbox::set_helcim_webhook_url`]).
+    pub helcim_webhook_url: Option<String>,
+    /// Helcim's retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h) times this; 0.01
+    /// by default (50 ms, 3 s, 18 s ...), 1 for the real thing.
+    pub helcim_retry_scale: f64,
+    /// How long one delivery attempt may take before it counts as failed.
+    pub helcim_webhook_timeout: Duration,
+    /// A new card transaction answers 404 for this long after its webhook (§10 #10).
+    pub helcim_transaction_delay: Duration,
 }
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        SandboxConfig { port: 0, token_ttl: Duration::from_secs(900), refresh_ttl: Duration::from_secs(2 * 3600) }
+        SandboxConfig {
+            port: 0,
+            token_ttl: Duration::from_secs(900),
+            refresh_ttl: Duration::from_secs(2 * 3600),
+            helcim_limits: RateLimits::HELCIM,
+            helcim_retry_after: false,
+            helcim_idempotency_replay: false,
+            helcim_webhook_url: None,
+            helcim_retry_scale: 0.01,
+            helcim_webhook_timeout: Duration::from_secs(5),
+            helcim_transaction_delay: Duration::ZERO,
+        }
     }
 }
 
 /// What the routers, the gate and the controls share.
 pub(crate) struct Shared {
     hesabe: Arc<hesabe::Hesabe>,
-    faults: faults::FaultBook,
+    helcim: Arc<helcim::Helcim>,
+    faults: Arc<faults::FaultBook>,
     traffic: gate::Traffic,
 }
 
@@ -65,12 +106,18 @@ impl Shared {
     fn stats(&self) -> Value {
         let (requests, by_path) = self.traffic.snapshot();
         let hesabe = self.hesabe.counters();
+        let helcim = self.helcim.counters();
         json!({
             "requests": requests,
             "pos_invoices_created": hesabe.pos_invoices_created,
             "logins": hesabe.logins,
             "refreshes": hesabe.refreshes,
             "by_path": by_path,
+            "purchases_started": helcim.purchases_started,
+            "refunds_started": helcim.refunds_started,
+            "card_transactions": helcim.card_transactions,
+            "webhooks_delivered": helcim.webhooks_delivered,
+            "webhook_attempts": helcim.webhook_attempts,
         })
     }
 }
@@ -102,13 +149,16 @@ impl Sandbox {
             .map_err(|e| Error::Config(format!("the sandbox has no local address: {e}")))?
             .port();
         let base_url = format!("http://127.0.0.1:{port}");
+        let (shutdown, stopped) = watch::channel(false);
+        let faults = Arc::new(faults::FaultBook::default());
         let hesabe = Arc::new(hesabe::Hesabe::new(&config, &base_url)?);
-        let shared = Arc::new(Shared { hesabe: hesabe.clone(), faults: faults::FaultBook::default(), traffic: gate::Traffic::default() });
+        let helcim = Arc::new(helcim::Helcim::new(&config, faults.clone(), stopped.clone())?);
+        let shared = Arc::new(Shared { hesabe: hesabe.clone(), helcim: helcim.clone(), faults, traffic: gate::Traffic::default() });
         let vendors = Router::new()
             .merge(hesabe::router(hesabe))
+            .merge(helcim::router(helcim))
             .layer(axum::middleware::from_fn_with_state(shared.clone(), gate::gate));
         let app = vendors.merge(control::router(shared.clone()));
-        let (shutdown, stopped) = watch::channel(false);
         tokio::spawn(server::accept_loop(listener, app, stopped));
         Ok(Sandbox { shared, port, shutdown })
     }
@@ -154,7 +204,63 @@ impl Sandbox {
         self.shared.hesabe.expire_tokens();
     }
 
-    /// Arms a fault for the vendor APIs; faults are used first armed, first used.
+    /// Helcim's API root, like `helcim.PRODUCTION_URL`: `"http://127.0.0.1:PORT/v2"`; the
+    /// client appends `/devices/...`.
+    pub fn helcim_url(&self) -> String {
+        format!("{}{}", self.base_url(), helcim::PREFIX)
+    }
+
+    /// Where signed webhooks go; None stops sending (messages already retrying go on).
+    /// Any http(s) URL, `http://127.0.0.1:...` included.
+    pub fn set_helcim_webhook_url(&self, url: Option<String>) -> Result<()> {
+        self.shared.helcim.set_webhook_url(url.as_deref())
+    }
+
+    pub fn helcim_webhook_url(&self) -> Option<String> {
+        self.shared.helcim.webhook_url()
+    }
+
+    /// The customer at device `code`, which must be showing a purchase or refund:
+    /// `"approved"` or `"declined"` records a card transaction (returned, as
+    /// `GET /card-transactions/{id}` shows it) and sends a `cardTransaction` webhook;
+    /// `"cancelled"` sends `terminalCancel` (its `data` returned); `"timeout"` sends nothing
+    /// (`{}` returned). The device is idle afterwards. `card_type` is the purchase's card
+    /// ("IN" Interac debit when None; "VI", "MC" ... credit); a refund uses the original's.
+    ///
+    /// Errors: an unknown device is `NotFound`; a device not waiting for a card, an unknown
+    /// outcome or card type is `Validation`.
+    pub fn helcim_complete(&self, code: &str, outcome: &str, card_type: Option<&str>) -> Result<Value> {
+        let text = self.helcim_complete_json(code, outcome, card_type)?;
+        serde_json::from_str(&text).map_err(|e| Error::Decode(e.to_string()))
+    }
+
+    /// [`Sandbox::helcim_complete`] as JSON text, amounts exactly as Helcim writes them
+    /// (`10.90`), for the Python bindings.
+    pub(crate) fn helcim_complete_json(&self, code: &str, outcome: &str, card_type: Option<&str>) -> Result<String> {
+        self.shared.helcim.complete(code, outcome, card_type)
+    }
+
+    /// Puts device `code` in Pairing mode and awake (true), or not (false: purchases,
+    /// refunds and pings get 409 "not listening"). Returns `{"code","listening","awaitingCard"}`.
+    pub fn helcim_set_listening(&self, code: &str, listening: bool) -> Result<Value> {
+        self.shared.helcim.set_listening(code, listening)
+    }
+
+    /// Settles the open card batch and opens the next; returns the closed batch's id. Debit
+    /// refunds need the original in a closed batch.
+    pub fn helcim_close_batch(&self) -> u64 {
+        self.shared.helcim.close_batch()
+    }
+
+    /// Every webhook delivery attempt so far (the last 10 000), oldest first.
+    pub fn helcim_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.shared.helcim.deliveries()
+    }
+
+    /// Arms a fault; faults are used first armed, first used. HTTP faults hit vendor API
+    /// requests (a fault's `path` is a request path prefix); the webhook faults
+    /// (`DuplicateWebhook` per message, `BadSignature` and `StaleTimestamp` per attempt) hit
+    /// Helcim webhook deliveries (`path`: a prefix of the webhook URL's path).
     ///
     /// ```no_run
     /// # fn demo(sandbox: &posbridge::sandbox::Sandbox) {
@@ -172,8 +278,11 @@ impl Sandbox {
     }
 
     /// Counters for tests: `{"requests", "pos_invoices_created", "logins", "refreshes",
-    /// "by_path": {"POST /api/v1/...": n}}`. `requests` counts vendor API requests (faulted ones
-    /// included), not the `/_sandbox` controls; `logins` and `refreshes` count tokens issued.
+    /// "by_path": {"POST /api/v1/...": n}, "purchases_started", "refunds_started",
+    /// "card_transactions", "webhooks_delivered", "webhook_attempts"}`. `requests` counts
+    /// vendor API requests of both vendors (faulted ones included), not the `/_sandbox`
+    /// controls; `logins` and `refreshes` count Hesabe tokens issued; the last five are
+    /// Helcim's (a duplicated webhook counts as delivered twice).
     pub fn stats(&self) -> Value {
         self.shared.stats()
     }

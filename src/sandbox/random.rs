@@ -46,6 +46,11 @@ impl Xorshift {
         self.pick(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", len)
     }
 
+    /// Letters and digits, like the 27 characters after `msg_` in a Svix webhook-id.
+    pub fn base62(&mut self, len: usize) -> String {
+        self.pick(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", len)
+    }
+
     /// URL-safe base64 alphabet, for JWT-looking access tokens.
     pub fn base64url(&mut self, len: usize) -> String {
         self.pick(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", len)
@@ -71,5 +76,6 @@ mod tests {
         assert!(d.bytes().all(|b| b.is_ascii_digit()));
         assert!(rng.hex(64).bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert_ne!(rng.digits(20), rng.digits(20));
+        assert!(rng.base62(27).bytes().all(|b| b.is_ascii_alphanumeric()));
     }
 }
