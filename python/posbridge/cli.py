@@ -194,26 +194,41 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     from .sandbox import Sandbox
 
     try:
-        _serve_sandbox(Sandbox(port=args.port, token_ttl=args.token_ttl), args.json)
+        sandbox = Sandbox(
+            port=args.port,
+            token_ttl=args.token_ttl,
+            helcim_limits=None if args.helcim_limits == "off" else (5, 100, 3000),
+            helcim_webhook_url=args.helcim_webhook_url,
+        )
+        _serve_sandbox(sandbox, args.json)
     except KeyboardInterrupt:
         pass
     return 0
 
 
 def _serve_sandbox(sandbox: Any, as_json: bool) -> None:
-    from .sandbox import HESABE_CREDENTIALS
+    from .sandbox import HELCIM_POSITIVE_TOKEN, HELCIM_READ_ONLY_TOKEN, HESABE_CREDENTIALS
 
     with sandbox as sb:
-        credentials = dict(HESABE_CREDENTIALS, base_url=sb.hesabe_url)
-        info = {"url": sb.url, "hesabe": credentials, "controls": f"{sb.url}/_sandbox/"}
+        hesabe_credentials = dict(HESABE_CREDENTIALS, base_url=sb.hesabe_url)
+        helcim_credentials = dict(sb.helcim_credentials, verifier_token=sb.helcim_verifier_token)
+        info = {"url": sb.url, "hesabe": hesabe_credentials, "helcim": helcim_credentials, "controls": f"{sb.url}/_sandbox/"}
         if as_json:
             print(json.dumps(info), flush=True)
         else:
             print(f"posbridge sandbox listening on {sb.url}  (Ctrl-C to stop)")
             print("Hesabe credentials (the vendor's public sandbox values):")
-            for key, value in credentials.items():
+            for key, value in hesabe_credentials.items():
                 print(f"  {key:14} {value}")
-            print(f"Try:  posbridge hesabe --sandbox {sb.url} terminals", flush=True)
+            print("Helcim (a Canadian merchant; devices DY6L NBL7 XY7Z JSV5 listening, JFHP not):")
+            for key, value in helcim_credentials.items():
+                print(f"  {key:14} {value}")
+            print(f"  {'positive token':14} {HELCIM_POSITIVE_TOKEN}  (purchases, no refunds)")
+            print(f"  {'read-only':14} {HELCIM_READ_ONLY_TOKEN}  (devices and transactions only)")
+            print(f"Try:  posbridge hesabe --sandbox {sb.url} terminals")
+            print(f"      posbridge helcim --sandbox {sb.url} listen --fetch      (then, in another shell:)")
+            print(f"      posbridge helcim --sandbox {sb.url} purchase DY6L --amount 10.99 --invoice-number SO043")
+            print(f"      curl -X POST {sb.url}/_sandbox/helcim/devices/DY6L/complete -d '{{\"outcome\":\"approved\"}}'", flush=True)
         while True:
             time.sleep(3600)
 
@@ -507,9 +522,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sb = sub.add_parser("sandbox", help="run the embedded sandbox until Ctrl-C", description="Run the embedded sandbox on 127.0.0.1 and print its URL and credentials.")
+    sb = sub.add_parser(
+        "sandbox",
+        help="run the embedded sandbox until Ctrl-C",
+        description="Run the embedded sandbox (Hesabe at the root, Helcim under /v2) on 127.0.0.1 and print its URL and "
+        "credentials. Its controls (the customer at the terminal, faults, stats) are under /_sandbox/.",
+    )
     sb.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
     sb.add_argument("--token-ttl", type=float, default=900.0, help="Hesabe access-token lifetime in seconds (default 900)")
+    sb.add_argument("--helcim-limits", choices=["helcim", "off"], default="helcim", help="Helcim's rate limits (5 in flight, 100/min, 3000/h; default) or none (benchmarks)")
+    sb.add_argument("--helcim-webhook-url", metavar="URL", help="where to send Helcim's signed webhooks (also settable later: `posbridge helcim --sandbox URL listen`)")
     sb.add_argument("--json", action="store_true", help="print the URL and credentials as one JSON line")
     sb.set_defaults(func=_cmd_sandbox)
 
