@@ -23,8 +23,8 @@ PUBLIC_CREDENTIALS = dict(sandbox.HESABE_CREDENTIALS)
 
 
 def clean_env(home: Optional[Path] = None) -> Dict[str, str]:
-    """The environment without any Hesabe setting or config file."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HESABE_") and k != "POSBRIDGE_CONFIG"}
+    """The environment without any Hesabe or Helcim setting or config file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HESABE_", "HELCIM_")) and k != "POSBRIDGE_CONFIG"}
     if home is not None:
         env["HOME"] = str(home)
         env["XDG_CONFIG_HOME"] = str(home / ".config")
@@ -60,11 +60,13 @@ def test_no_command_prints_usage_and_fails() -> None:
     assert "usage" in (out.stdout + out.stderr).lower()
 
 
-def test_demo_pays_so042() -> None:
+def test_demo_pays_so042_on_hesabe_and_so043_on_helcim() -> None:
     out = run("demo", env=clean_env())
     assert out.returncode == 0, out.stderr
     assert "SO042 is paid" in out.stdout
     assert "29708454" in out.stdout and "A99" in out.stdout
+    assert "SO043 is paid: 10.99 CAD on device DY6L" in out.stdout
+    assert "signature and timestamp verified" in out.stdout and "APPROVED" in out.stdout
 
 
 # -- a sandbox in another process ----------------------------------------------------------------

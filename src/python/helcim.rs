@@ -11,7 +11,6 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyIterator, PyString, PyTuple};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::helcim::vendor::WEBHOOK_TOLERANCE_SECS;
 use crate::helcim::{Event, HelcimClient, HelcimConfig, Verifier};
 use crate::money::Currency;
 use crate::python::per_process::PerProcess;
@@ -244,8 +243,11 @@ fn now_seconds() -> i64 {
 ///     future timestamp.
 /// :raise DecodeError: the signature is good but the body is not a webhook JSON object.
 /// :raise ConfigError: the verifier token is not base64.
+// The signature's default must be a literal; keep it equal to the vendor constant.
+const _: () = assert!(crate::helcim::vendor::WEBHOOK_TOLERANCE_SECS == 300);
+
 #[pyfunction]
-#[pyo3(signature = (headers, body, verifier_token, tolerance = WEBHOOK_TOLERANCE_SECS as f64, now = None))]
+#[pyo3(signature = (headers, body, verifier_token, tolerance = 300.0, now = None))]
 pub fn verify_webhook(
     py: Python<'_>,
     headers: &Bound<'_, PyAny>,
