@@ -50,9 +50,10 @@ lint: build
 	$(BIN)/mypy
 	$(PY) -m mypy.stubtest posbridge._native
 
-## bench: release build, then posbridge against requests + cryptography in the same run
+## bench: release build, then posbridge against its pure-Python peers in the same run
 bench: release
 	$(PY) bench/bench.py
+	$(PY) bench/bench_helcim.py
 
 clean:
 	rm -rf $(VENV) target

@@ -137,8 +137,8 @@ class PeerClient:
 
 
 class SandboxProcess:
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "posbridge", "sandbox", "--json"],
+    def __init__(self, extra_args: Optional[List[str]] = None) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "posbridge", "sandbox", "--json", *(extra_args or [])],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.proc.stdout is not None
         sel = selectors.DefaultSelector()

@@ -11,6 +11,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyIterator, PyString, PyTuple};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
+use crate::helcim::vendor::{WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER};
 use crate::helcim::{Event, HelcimClient, HelcimConfig, Verifier};
 use crate::money::Currency;
 use crate::python::per_process::PerProcess;
@@ -106,7 +107,8 @@ pub struct PyWebhookEvent {
     /// `webhook-timestamp`, Unix seconds.
     #[pyo3(get)]
     timestamp: i64,
-    body: String,
+    /// The body object as given (`bytes` or `str`), parsed only when `raw` is read.
+    body: Py<PyAny>,
 }
 
 #[pymethods]
@@ -116,7 +118,7 @@ impl PyWebhookEvent {
     fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         let loads = LOADS.get_or_try_init(py, || py.import("posbridge._call").and_then(|m| m.getattr("load")).map(Bound::unbind))?;
-        loads.bind(py).call1((&self.body,))
+        loads.bind(py).call1((self.body.bind(py),))
     }
 
     fn __repr__(&self) -> String {
@@ -187,24 +189,38 @@ fn header_text<'a>(value: &'a Bound<'_, PyAny>) -> Option<std::borrow::Cow<'a, s
     value.cast::<PyBytes>().ok().and_then(|b| std::str::from_utf8(b.as_bytes()).ok().map(|s| std::borrow::Cow::Owned(s.to_owned())))
 }
 
-/// Keeps a `webhook-*` header; every other header is skipped without copying it.
-fn keep_webhook_header(name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, wanted: &mut Vec<(String, String)>) {
-    let Some(name) = header_text(name) else { return };
-    if !name.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("webhook-")) {
-        return;
+/// The three webhook headers, found case-insensitively; every other header is skipped
+/// without copying it.
+#[derive(Default)]
+struct WebhookHeaders {
+    found: [Option<String>; 3],
+}
+
+impl WebhookHeaders {
+    const NAMES: [&'static str; 3] = [WEBHOOK_ID_HEADER, WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_SIGNATURE_HEADER];
+
+    fn offer(&mut self, name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) {
+        let Some(name) = header_text(name) else { return };
+        let Some(slot) = Self::NAMES.iter().position(|wanted| wanted.len() == name.len() && wanted.eq_ignore_ascii_case(&name)) else {
+            return;
+        };
+        if let (Some(empty @ None), Some(value)) = (self.found.get_mut(slot), header_text(value)) {
+            *empty = Some(value.into_owned());
+        }
     }
-    if let Some(value) = header_text(value) {
-        wanted.push((name.into_owned(), value.into_owned()));
+
+    fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        Self::NAMES.iter().zip(&self.found).filter_map(|(name, value)| Some((*name, value.as_deref()?)))
     }
 }
 
 /// The webhook headers out of a dict, any mapping (`.items()`), or an iterable of pairs.
-fn webhook_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
-    let mut wanted = Vec::with_capacity(3);
+fn webhook_headers(headers: &Bound<'_, PyAny>) -> PyResult<WebhookHeaders> {
+    let mut wanted = WebhookHeaders::default();
     // A plain dict is walked in place: no items view, no tuples.
     if let Ok(dict) = headers.cast::<PyDict>() {
         for (name, value) in dict.iter() {
-            keep_webhook_header(&name, &value, &mut wanted);
+            wanted.offer(&name, &value);
         }
         return Ok(wanted);
     }
@@ -216,7 +232,7 @@ fn webhook_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>
         if pair.len() != 2 {
             return Err(not_headers().into());
         }
-        keep_webhook_header(&pair.get_item(0)?, &pair.get_item(1)?, &mut wanted);
+        wanted.offer(&pair.get_item(0)?, &pair.get_item(1)?);
     }
     Ok(wanted)
 }
@@ -268,19 +284,19 @@ pub fn verify_webhook(
         None => now_seconds(),
     };
     let headers = webhook_headers(headers)?;
-    let bytes_body;
-    let body: &[u8] = if let Ok(b) = body.cast::<PyBytes>() {
+    // bytes and str are read in place; a bytearray (mutable) is copied into bytes first.
+    let body_object = match body.cast::<PyByteArray>() {
+        Ok(array) => PyBytes::new(py, &array.to_vec()).into_any(),
+        Err(_) => body.clone(),
+    };
+    let body_bytes: &[u8] = if let Ok(b) = body_object.cast::<PyBytes>() {
         b.as_bytes()
-    } else if let Ok(b) = body.cast::<PyByteArray>() {
-        bytes_body = b.to_vec();
-        &bytes_body
-    } else if let Ok(s) = body.cast::<PyString>() {
-        bytes_body = s.to_str()?.as_bytes().to_vec();
-        &bytes_body
+    } else if let Ok(s) = body_object.cast::<PyString>() {
+        s.to_str()?.as_bytes()
     } else {
         return Err(Error::Signature("body must be the raw request body (bytes)".into()).into());
     };
-    let verified = verifier.verify(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())), body, tolerance as u64, now)?;
+    let verified = verifier.verify(headers.pairs(), body_bytes, tolerance as u64, now)?;
     let event_type = match &verified.event {
         Event::CardTransaction { .. } => "cardTransaction".to_owned(),
         Event::TerminalCancel { .. } => "terminalCancel".to_owned(),
@@ -290,7 +306,7 @@ pub fn verify_webhook(
         event_type,
         webhook_id: verified.webhook_id,
         timestamp: verified.timestamp,
-        body: String::from_utf8_lossy(body).into_owned(),
+        body: body_object.clone().unbind(),
     };
     let init = PyClassInitializer::from(base);
     let object: Bound<'_, PyWebhookEvent> = match verified.event {
