@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod hesabe;
+pub mod hexcode;
 pub mod money;
 pub mod runtime;
 pub mod sandbox;
