@@ -92,14 +92,14 @@ impl Codec {
     }
 
     /// Encrypts `plaintext` and writes its lowercase hex into `out`, which must be
-    /// [`encrypted_hex_len`] long and filled with ASCII (zeros will do); a buffer of another
-    /// size is left as it is.
+    /// [`encrypted_hex_len`] long and filled with ASCII (zeros will do): `encrypt` relies on it
+    /// being ASCII throughout. A buffer of another size is left as it is.
     ///
     /// CBC runs block by block over the plaintext where it lies: only the last one or two
     /// blocks, which carry the padding, are copied (onto the stack, wiped afterwards). Each
     /// ciphertext block is written out as hex as soon as it exists, which overlaps with the
     /// next block's AES rounds (CBC encryption is serial, so those are the floor).
-    pub fn encrypt_hex_into(&self, plaintext: &[u8], block: Block, out: &mut [u8]) {
+    fn encrypt_hex_into(&self, plaintext: &[u8], block: Block, out: &mut [u8]) {
         if out.len() != encrypted_hex_len(plaintext.len(), block) {
             return;
         }
