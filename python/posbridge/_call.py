@@ -12,6 +12,12 @@ from .errors import ValidationError
 
 T = TypeVar("T")
 
+# Built once: ``json.dumps``/``json.loads`` with any non-default argument build a new encoder or
+# decoder (and its C scanner) on every call, a third of their cost on a small reply. Both are
+# stateless between calls, as the json module's own shared default instances are.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
 
 class Call(Generic[T]):
     """What an operation sends (its name and parameters) and how its reply is read."""
@@ -20,7 +26,7 @@ class Call(Generic[T]):
 
     def __init__(self, operation: str, params: Dict[str, Any], parse: Callable[[Any], T]) -> None:
         self.operation = operation
-        self.params = json.dumps({k: v for k, v in params.items() if v is not None}, separators=(",", ":"))
+        self.params = _ENCODER.encode({k: v for k, v in params.items() if v is not None})
         self.parse = parse
 
 
@@ -32,7 +38,7 @@ def operation(fn: Callable[..., Call[Any]]) -> Callable[..., Any]:
 
 def load(text: str) -> Any:
     """Parses a reply; JSON numbers with a fraction become Decimal, never float."""
-    return json.loads(text, parse_float=Decimal)
+    return _DECODER.decode(text)
 
 
 def sync_client(ops: type) -> Callable[[type], type]:

@@ -149,7 +149,13 @@ class Record:
                     value = convert(data[key])
                     break
             values[name] = default if value is None else value
-        return cls(**values)
+        if hasattr(cls, "__post_init__"):
+            return cls(**values)
+        # Every field is given, so this is what the frozen dataclass's __init__ would do,
+        # without its object.__setattr__ per field.
+        record = object.__new__(cls)
+        record.__dict__.update(values)
+        return record
 
     def __repr__(self) -> str:
         shown = ", ".join(

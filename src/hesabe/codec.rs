@@ -5,14 +5,17 @@
 //! (`specs/hesabe.md` §2.2–2.3).
 
 use aes::Aes256;
-use aes::cipher::block_padding::NoPadding;
-use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit};
-use zeroize::{Zeroize, Zeroizing};
+use aes::cipher::array::Array;
+use aes::cipher::consts::U16;
+use aes::cipher::{Block as CipherBlock, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt, BlockModeDecrypt, BlockSizeUser, InnerIvInit, KeyInit};
+use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
+use crate::hexcode;
 
-type Enc = cbc::Encryptor<Aes256>;
-type Dec = cbc::Decryptor<Aes256>;
+/// CBC decryption over a borrowed cipher: no copy of the expanded key per call.
+type Dec<'a> = cbc::Decryptor<&'a Aes256>;
+type AesBlock = CipherBlock<Aes256>;
 
 pub const KEY_LEN: usize = 32;
 pub const IV_LEN: usize = 16;
@@ -83,18 +86,34 @@ impl Codec {
 
     /// Encrypts `plaintext` and returns lowercase hex.
     pub fn encrypt(&self, plaintext: &[u8], block: Block) -> String {
+        let mut out = vec![0u8; encrypted_hex_len(plaintext.len(), block)];
+        self.encrypt_hex_into(plaintext, block, &mut out);
+        hexcode::ascii_string(out)
+    }
+
+    /// Encrypts `plaintext` and writes its lowercase hex into `out`, which must be
+    /// [`encrypted_hex_len`] long and filled with ASCII (zeros will do): `encrypt` relies on it
+    /// being ASCII throughout. A buffer of another size is left as it is.
+    ///
+    /// CBC runs block by block over the plaintext where it lies: only the last one or two
+    /// blocks, which carry the padding, are copied (onto the stack, wiped afterwards). Each
+    /// ciphertext block is written out as hex as soon as it exists, which overlaps with the
+    /// next block's AES rounds (CBC encryption is serial, so those are the floor).
+    fn encrypt_hex_into(&self, plaintext: &[u8], block: Block, out: &mut [u8]) {
+        if out.len() != encrypted_hex_len(plaintext.len(), block) {
+            return;
+        }
+        let (body, rest) = Array::<u8, U16>::slice_as_chunks(plaintext);
         let size = block.size();
         let pad = size - plaintext.len() % size;
-        let mut buf = Zeroizing::new(Vec::with_capacity(plaintext.len() + pad));
-        buf.extend_from_slice(plaintext);
-        buf.resize(plaintext.len() + pad, pad as u8);
-        let len = buf.len();
-        let enc = Enc::inner_iv_init(self.cipher.clone(), &self.iv.into());
-        // The buffer is already padded to a multiple of 16, so NoPadding cannot fail.
-        match enc.encrypt_padded::<NoPadding>(&mut buf, len) {
-            Ok(ciphertext) => hex::encode(ciphertext),
-            Err(_) => unreachable_padding(),
-        }
+        let tail_len = rest.len() + pad; // 16 or 32
+        let mut tail = [0u8; 2 * IV_LEN];
+        let (text, padding) = tail.split_at_mut(rest.len());
+        text.copy_from_slice(rest);
+        padding.fill(pad as u8);
+        let (tail_blocks, _) = Array::<u8, U16>::slice_as_chunks(tail.get(..tail_len).unwrap_or_default());
+        self.cipher.encrypt_with_backend(CbcToHex { iv: self.iv.into(), body, tail: tail_blocks, out });
+        tail.zeroize();
     }
 
     /// Decrypts hex (either case) and strips a pad of 1..=32 equal bytes.
@@ -103,28 +122,97 @@ impl Codec {
     }
 
     pub fn decrypt_bytes(&self, hex_text: &[u8]) -> Result<String> {
-        if hex_text.is_empty() || !hex_text.len().is_multiple_of(2) {
-            return Err(bad_ciphertext());
-        }
-        let mut buf = hex::decode(hex_text).map_err(|_| bad_ciphertext())?;
-        if !buf.len().is_multiple_of(16) {
-            return Err(bad_ciphertext());
-        }
-        let dec = Dec::inner_iv_init(self.cipher.clone(), &self.iv.into());
-        let plain_len = match dec.decrypt_padded::<NoPadding>(&mut buf) {
-            Ok(plain) => unpad_len(plain),
-            Err(_) => None,
-        };
-        let Some(plain_len) = plain_len else {
-            buf.zeroize();
-            return Err(bad_ciphertext());
-        };
-        buf.truncate(plain_len);
-        String::from_utf8(buf).map_err(|e| {
-            let mut bytes = e.into_bytes();
-            bytes.zeroize();
+        let mut plain = self.decrypt_to_bytes(hex_text)?;
+        let mut bytes = std::mem::take(&mut plain.buf);
+        bytes.truncate(plain.len);
+        String::from_utf8(bytes).map_err(|e| {
+            wipe(&mut e.into_bytes());
             bad_ciphertext()
         })
+    }
+
+    /// Decrypts hex (either case) and strips the pad, without checking that the plaintext is
+    /// UTF-8. The buffer is wiped when it is dropped.
+    ///
+    /// The hex is decoded once into a buffer of the final size and CBC-decrypted in place
+    /// (decryption, unlike encryption, runs several blocks in parallel).
+    pub fn decrypt_to_bytes(&self, hex_text: &[u8]) -> Result<Plaintext> {
+        // Ciphertext is whole 16-byte blocks: 32 hex digits each.
+        if hex_text.is_empty() || !hex_text.len().is_multiple_of(2 * IV_LEN) {
+            return Err(bad_ciphertext());
+        }
+        let mut plain = Plaintext { buf: vec![0u8; hex_text.len() / 2], len: 0 };
+        hexcode::decode_into(hex_text, &mut plain.buf).map_err(|_| bad_ciphertext())?;
+        let (blocks, _) = Array::<u8, U16>::slice_as_chunks_mut(&mut plain.buf);
+        Dec::inner_iv_init(&self.cipher, &self.iv.into()).decrypt_blocks(blocks);
+        plain.len = unpad_len(&plain.buf).ok_or_else(bad_ciphertext)?;
+        Ok(plain)
+    }
+}
+
+/// A decrypted payload: the plaintext and, past it, its padding. The whole buffer is wiped
+/// when it is dropped.
+pub struct Plaintext {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl Plaintext {
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl Drop for Plaintext {
+    fn drop(&mut self) {
+        wipe(&mut self.buf);
+    }
+}
+
+/// Overwrites `buf` with zeros in one `memset`, which the barrier keeps the compiler from
+/// removing as a dead store. (`zeroize` on a `Vec<u8>` stores byte by byte through volatile
+/// writes: 0.8 µs for 4 KB, a sixth of a decryption.)
+fn wipe(buf: &mut [u8]) {
+    buf.fill(0);
+    zeroize::optimization_barrier(buf);
+}
+
+/// Length of the hex that [`Codec::encrypt`] makes of `plaintext_len` bytes.
+pub fn encrypted_hex_len(plaintext_len: usize, block: Block) -> usize {
+    let size = block.size();
+    (plaintext_len - plaintext_len % size + size) * 2
+}
+
+/// The CBC loop, run inside the AES backend (AES-NI where the CPU has it): chains the blocks
+/// of `body` and then `tail`, and writes each ciphertext block's hex into `out`.
+///
+/// The chaining value is a local, so it stays in a register: `cbc::Encryptor` keeps it behind
+/// a reference and stores and reloads it every block, which adds a store-to-load forwarding
+/// delay to the serial AES chain (~10 % of the time of a 4 KB encryption).
+struct CbcToHex<'a> {
+    iv: AesBlock,
+    body: &'a [AesBlock],
+    tail: &'a [AesBlock],
+    out: &'a mut [u8],
+}
+
+impl BlockSizeUser for CbcToHex<'_> {
+    type BlockSize = U16;
+}
+
+impl BlockCipherEncClosure for CbcToHex<'_> {
+    #[inline(always)]
+    fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
+        let mut chain = self.iv;
+        for (block, out) in self.body.iter().chain(self.tail).zip(self.out.chunks_exact_mut(2 * IV_LEN)) {
+            for (c, p) in chain.iter_mut().zip(block.iter()) {
+                *c ^= *p;
+            }
+            backend.encrypt_block_inplace(&mut chain);
+            if let Ok(out) = <&mut [u8; 2 * IV_LEN]>::try_from(out) {
+                hexcode::encode_block(chain.as_ref(), out);
+            }
+        }
     }
 }
 
@@ -139,14 +227,10 @@ fn unpad_len(plain: &[u8]) -> Option<usize> {
 }
 
 /// One message for every failure, so that padding errors cannot be told apart.
-fn bad_ciphertext() -> Error {
-    Error::Decryption("the Hesabe payload could not be decrypted (bad hex, length, padding or key)".into())
-}
+pub const BAD_CIPHERTEXT: &str = "the Hesabe payload could not be decrypted (bad hex, length, padding or key)";
 
-#[cold]
-fn unreachable_padding() -> String {
-    // encrypt_padded::<NoPadding> only fails on unaligned input, which encrypt() never builds.
-    String::new()
+fn bad_ciphertext() -> Error {
+    Error::Decryption(BAD_CIPHERTEXT.into())
 }
 
 #[cfg(test)]
@@ -210,8 +294,9 @@ mod tests {
             for b in &mut block[len - 16..] {
                 *b = n;
             }
-            let enc = Enc::inner_iv_init(codec().cipher.clone(), &codec().iv.into());
-            let ct = enc.encrypt_padded::<NoPadding>(&mut block, len).unwrap().to_vec();
+            let c = codec();
+            let enc = cbc::Encryptor::<&Aes256>::inner_iv_init(&c.cipher, &c.iv.into());
+            let ct = aes::cipher::BlockModeEncrypt::encrypt_padded::<aes::cipher::block_padding::NoPadding>(enc, &mut block, len).unwrap().to_vec();
             assert!(codec().decrypt(&hex::encode(ct)).is_err());
         }
     }
@@ -228,5 +313,26 @@ mod tests {
         assert!(matches!(Codec::new(KEY, &IV[..15]), Err(Error::Config(_))));
         let msg = Codec::new(&KEY[..31], IV).unwrap_err().to_string();
         assert!(!msg.contains("PkW64"));
+    }
+
+    #[test]
+    fn matches_the_cbc_crate_for_every_length_and_both_pads() {
+        use aes::cipher::BlockModeEncrypt;
+        let c = codec();
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 7 + 3) as u8).collect();
+        for len in 0..data.len() {
+            let text = &data[..len];
+            for (block, size) in [(Block::Pkcs7, 16), (Block::Hesabe32, 32)] {
+                let pad = size - len % size;
+                let mut padded = text.to_vec();
+                padded.resize(len + pad, pad as u8);
+                let n = padded.len();
+                let enc = cbc::Encryptor::<Aes256>::inner_iv_init(c.cipher.clone(), &c.iv.into());
+                let reference = hex::encode(enc.encrypt_padded::<aes::cipher::block_padding::NoPadding>(&mut padded, n).unwrap());
+                assert_eq!(c.encrypt(text, block), reference, "len {len}, block {size}");
+                assert_eq!(c.decrypt_to_bytes(reference.as_bytes()).unwrap().as_bytes(), text);
+                assert_eq!(c.decrypt_to_bytes(reference.to_uppercase().as_bytes()).unwrap().as_bytes(), text);
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ use pyo3::types::{PyBytes, PyString};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::hesabe::codec::{Block, Codec};
+use crate::hesabe::codec::{BAD_CIPHERTEXT, Block, Codec};
 
 /// Key material given as `str` (its UTF-8 bytes) or `bytes`.
 pub fn key_bytes(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Zeroizing<Vec<u8>>> {
@@ -35,23 +35,27 @@ impl PyCodec {
     /// Encrypts `text` (UTF-8) and returns lowercase hex. `block=16` pads with PKCS#7 (Hesabe's
     /// documented requests), `block=32` with Hesabe's server scheme.
     #[pyo3(signature = (text, block = 16))]
-    fn encrypt(&self, text: &Bound<'_, PyString>, block: u32) -> PyResult<String> {
+    fn encrypt<'py>(&self, text: &Bound<'py, PyString>, block: u32) -> PyResult<Bound<'py, PyString>> {
         let block = Block::from_size(block)?;
-        let text = text.to_str().map_err(|_| Error::validation("text", "is not valid Unicode (lone surrogates cannot be UTF-8)"))?;
-        Ok(self.codec.encrypt(text.as_bytes(), block))
+        // For an ASCII str this borrows CPython's own buffer: no copy on the way in.
+        let plain = text.to_str().map_err(|_| Error::validation("text", "is not valid Unicode (lone surrogates cannot be UTF-8)"))?;
+        Ok(PyString::new(text.py(), &self.codec.encrypt(plain.as_bytes(), block)))
     }
 
     /// Decrypts hex (either case) padded with 1..32 equal bytes; anything else raises
     /// `DecryptionError`.
-    fn decrypt(&self, hex_text: &Bound<'_, PyAny>) -> PyResult<String> {
-        if let Ok(s) = hex_text.cast::<PyString>() {
+    fn decrypt<'py>(&self, hex_text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+        let plain = if let Ok(s) = hex_text.cast::<PyString>() {
             let hex = s.to_str().map_err(|_| Error::Decryption("the Hesabe payload could not be decrypted (not hex)".into()))?;
-            return Ok(self.codec.decrypt(hex)?);
-        }
-        if let Ok(b) = hex_text.cast::<PyBytes>() {
-            return Ok(self.codec.decrypt_bytes(b.as_bytes())?);
-        }
-        Err(Error::Decryption("hex_text must be str or bytes".into()).into())
+            self.codec.decrypt_to_bytes(hex.as_bytes())?
+        } else if let Ok(b) = hex_text.cast::<PyBytes>() {
+            self.codec.decrypt_to_bytes(b.as_bytes())?
+        } else {
+            return Err(Error::Decryption("hex_text must be str or bytes".into()).into());
+        };
+        // The str is built from the decrypted buffer itself, which is then wiped.
+        let text = std::str::from_utf8(plain.as_bytes()).map_err(|_| Error::Decryption(BAD_CIPHERTEXT.into()))?;
+        Ok(PyString::new(hex_text.py(), text))
     }
 
     fn __repr__(&self) -> &'static str {
