@@ -118,7 +118,12 @@ impl PyWebhookEvent {
     fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         let loads = LOADS.get_or_try_init(py, || py.import("posbridge._call").and_then(|m| m.getattr("load")).map(Bound::unbind))?;
-        loads.bind(py).call1((self.body.bind(py),))
+        let body = self.body.bind(py);
+        match body.cast::<PyBytes>() {
+            // The body parsed as JSON when it was verified, so it is UTF-8.
+            Ok(bytes) => loads.bind(py).call1((PyString::new(py, &String::from_utf8_lossy(bytes.as_bytes())),)),
+            Err(_) => loads.bind(py).call1((body,)),
+        }
     }
 
     fn __repr__(&self) -> String {
