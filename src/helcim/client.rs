@@ -138,7 +138,8 @@ impl HelcimClient {
     }
 
     /// Runs a Python API operation. Returns `{"status", "minute_remaining",
-    /// "hour_remaining", "idempotency_key", "body"}` as JSON text, `body` being the vendor's
+    /// "hour_remaining", "idempotency_key", "request", "body"}` as JSON text: `request` is the
+    /// request's reference (normalised device code, exact amount ...), `body` the vendor's
     /// JSON (or null when the reply had none).
     pub async fn call(&self, operation: &str, params: &str) -> Result<String> {
         let req = self.build(operation, params)?;
@@ -233,11 +234,16 @@ fn reply_json(req: &HelcimRequest, reply: &Reply) -> String {
     let body = serde_json::from_str::<&RawValue>(&reply.body).ok();
     let number = |n: Option<u64>| n.map_or_else(|| "null".to_owned(), |n| n.to_string());
     let key = req.idempotency_key.as_deref().map_or_else(|| "null".to_owned(), |k| serde_json::Value::String(k.to_owned()).to_string());
+    // What was sent, normalised (device code, exact amount, currency ...): Python reports it
+    // instead of deriving it again.
+    let request: serde_json::Map<String, serde_json::Value> =
+        req.reference.iter().map(|(name, value)| (name.clone(), serde_json::Value::String(value.clone()))).collect();
     format!(
-        r#"{{"status":{},"minute_remaining":{},"hour_remaining":{},"idempotency_key":{key},"body":{}}}"#,
+        r#"{{"status":{},"minute_remaining":{},"hour_remaining":{},"idempotency_key":{key},"request":{},"body":{}}}"#,
         reply.status,
         number(reply.rate.minute_remaining),
         number(reply.rate.hour_remaining),
+        serde_json::Value::Object(request),
         body.map_or("null", RawValue::get),
     )
 }
@@ -282,9 +288,9 @@ mod tests {
     fn reply_for_python() {
         let req = request::connection_test();
         let reply = Reply { status: 202, body: String::new(), rate: RateLimit { minute_remaining: Some(83), hour_remaining: Some(3000), retry_after: None } };
-        assert_eq!(reply_json(&req, &reply), r#"{"status":202,"minute_remaining":83,"hour_remaining":3000,"idempotency_key":null,"body":null}"#);
+        assert_eq!(reply_json(&req, &reply), r#"{"status":202,"minute_remaining":83,"hour_remaining":3000,"idempotency_key":null,"request":{},"body":null}"#);
         let reply = Reply { status: 200, body: r#"[{"code":"DY6L"}]"#.into(), rate: RateLimit::default() };
-        assert_eq!(reply_json(&req, &reply), r#"{"status":200,"minute_remaining":null,"hour_remaining":null,"idempotency_key":null,"body":[{"code":"DY6L"}]}"#);
+        assert_eq!(reply_json(&req, &reply), r#"{"status":200,"minute_remaining":null,"hour_remaining":null,"idempotency_key":null,"request":{},"body":[{"code":"DY6L"}]}"#);
     }
 
     #[test]

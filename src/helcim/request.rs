@@ -133,7 +133,10 @@ pub fn device(params: &CodeParams) -> Result<HelcimRequest> {
 
 /// `GET /devices/{code}/ping` (§4.3): the device shows a message; 202 when it listens.
 pub fn ping(params: &CodeParams) -> Result<HelcimRequest> {
-    Ok(HelcimRequest::get("ping", path::ping(&device_code("code", &params.code)?)))
+    let code = device_code("code", &params.code)?;
+    let mut req = HelcimRequest::get("ping", path::ping(&code));
+    req.reference.push(("device_code".to_owned(), code));
+    Ok(req)
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +186,9 @@ pub fn purchase(params: &PurchaseParams, merchant_currency: Option<Currency>) ->
     ];
     if let Some(number) = invoice_number {
         reference.push(("invoice_number".to_owned(), number));
+    }
+    if let Some(customer) = customer_code {
+        reference.push(("customer_code".to_owned(), customer));
     }
     Ok(HelcimRequest {
         operation: "purchase",
@@ -322,6 +328,8 @@ mod tests {
         assert_eq!(req.idempotency_key.as_deref(), Some("0f8fad5b-d9cb-469f-a165-70867728950e"));
         assert!(req.moves_money);
         assert!(req.reference.contains(&("invoice_number".into(), "SO042".into())));
+        assert!(req.reference.contains(&("transaction_amount".into(), "10.90".into())));
+        assert!(req.reference.contains(&("device_code".into(), "DY6L".into())));
         let body: serde_json::Value = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
         assert_eq!(body["transactionAmount"].as_f64(), Some(10.9));
     }
@@ -374,7 +382,8 @@ mod tests {
         assert_eq!(devices(&filtered).unwrap().path_and_query, "/devices?code=Y6&limit=10&page=2");
         assert!(devices(&DevicesParams { offset: Some(1), page: Some(1), ..Default::default() }).is_err());
         assert!(devices(&DevicesParams { limit: Some(101), ..Default::default() }).is_err());
-        assert_eq!(ping(&CodeParams { code: "jfhp".into() }).unwrap().path_and_query, "/devices/JFHP/ping");
+        let pinged = ping(&CodeParams { code: "jfhp".into() }).unwrap();
+        assert_eq!((pinged.path_and_query.as_str(), pinged.reference.as_slice()), ("/devices/JFHP/ping", [("device_code".to_owned(), "JFHP".to_owned())].as_slice()));
         assert_eq!(device(&CodeParams { code: "JFHP".into() }).unwrap().path_and_query, "/devices/JFHP");
         assert_eq!(card_transaction(&CardTransactionParams { id: "42".into(), not_found_retries: None }).unwrap().path_and_query, "/card-transactions/42");
         let search = CardTransactionsParams { invoice_number: Some("SO 042&x".into()), date_from: Some("2026-11-01".into()), ..Default::default() };

@@ -48,17 +48,20 @@ def _many(cls: Type[R]) -> Callable[[Any], ResultList[R]]:
     return parse
 
 
-def _started(operation: str, params: Dict[str, Any]) -> Callable[[Any], PaymentStarted]:
+def _started(operation: str) -> Callable[[Any], PaymentStarted]:
+    """The 202, described by what was sent as the native layer normalised it."""
+
     def parse(reply: Any) -> PaymentStarted:
-        original = params.get("original_transaction_id")
+        sent = reply["request"]
+        original = sent.get("original_transaction_id")
         return PaymentStarted(
             operation=operation,
-            device_code=str(params["code"]).strip().upper(),
-            amount=Decimal(params["amount"]).quantize(Decimal("0.01")),
-            currency=str(params.get("currency") or "").upper(),
+            device_code=sent["device_code"],
+            amount=Decimal(sent["transaction_amount"]),
+            currency=sent["currency"],
             idempotency_key=str(reply.get("idempotency_key") or ""),
-            invoice_number=params.get("invoice_number"),
-            customer_code=params.get("customer_code"),
+            invoice_number=sent.get("invoice_number"),
+            customer_code=sent.get("customer_code"),
             original_transaction_id=int(original) if original is not None else None,
             status_code=int(reply.get("status", 202)),
             rate_limit=_rate(reply),
@@ -66,10 +69,6 @@ def _started(operation: str, params: Dict[str, Any]) -> Callable[[Any], PaymentS
         )
 
     return parse
-
-
-def _money(amount: Any, field: str = "amount") -> str:
-    return amount_text(amount, field)
 
 
 def _code(code: Any) -> str:
@@ -114,11 +113,10 @@ class _Operations:
         """Shows a ping message on the device: checks that a stored code is right and the
         device is listening. :raise DeviceNotListeningError: asleep, signed out or in
         standalone mode. :raise NotFoundError: unknown code."""
-        device_code = _code(code)
         return Call(
             "ping",
-            {"code": device_code},
-            lambda reply: Ping(device_code=device_code.strip().upper(), status_code=int(reply.get("status", 202)), rate_limit=_rate(reply)),
+            {"code": _code(code)},
+            lambda reply: Ping(device_code=reply["request"]["device_code"], status_code=int(reply.get("status", 202)), rate_limit=_rate(reply)),
         )
 
     # -- payments on the device ---------------------------------------------------------
@@ -151,15 +149,18 @@ class _Operations:
 
         >>> started = client.purchase("DY6L", Decimal("10.99"), "CAD", invoice_number="SO042")
         """
-        params = {
-            "code": _code(code),
-            "amount": _money(amount),
-            "currency": text(currency, "currency") or self._native.currency,
-            "invoice_number": text(invoice_number, "invoice_number"),
-            "customer_code": text(customer_code, "customer_code"),
-            "idempotency_key": text(idempotency_key, "idempotency_key"),
-        }
-        return Call("purchase", params, _started("purchase", params))
+        return Call(
+            "purchase",
+            {
+                "code": _code(code),
+                "amount": amount_text(amount),
+                "currency": text(currency, "currency"),
+                "invoice_number": text(invoice_number, "invoice_number"),
+                "customer_code": text(customer_code, "customer_code"),
+                "idempotency_key": text(idempotency_key, "idempotency_key"),
+            },
+            _started("purchase"),
+        )
 
     @operation
     def refund(
@@ -178,14 +179,17 @@ class _Operations:
 
         :return: :class:`PaymentStarted` (202); the outcome arrives by webhook.
         """
-        params = {
-            "code": _code(code),
-            "amount": _money(amount),
-            "original_transaction_id": text(original_transaction_id, "original_transaction_id"),
-            "currency": text(currency, "currency") or self._native.currency,
-            "idempotency_key": text(idempotency_key, "idempotency_key"),
-        }
-        return Call("refund", params, _started("refund", params))
+        return Call(
+            "refund",
+            {
+                "code": _code(code),
+                "amount": amount_text(amount),
+                "original_transaction_id": text(original_transaction_id, "original_transaction_id"),
+                "currency": text(currency, "currency"),
+                "idempotency_key": text(idempotency_key, "idempotency_key"),
+            },
+            _started("refund"),
+        )
 
     # -- card transactions --------------------------------------------------------------
 
@@ -247,7 +251,7 @@ class _Operations:
         number = text(invoice_number, "invoice_number")
         if not number:
             raise ValidationError("invoice_number: give the invoice number the purchase carried", "invoice_number")
-        wanted = None if amount is None else Decimal(_money(amount))
+        wanted = None if amount is None else Decimal(amount_text(amount))
 
         def parse(reply: Any) -> List[CardTransaction]:
             rows = _many(CardTransaction)(reply)
