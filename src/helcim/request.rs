@@ -57,6 +57,14 @@ fn with_query(path: &str, query: &[(&str, Option<String>)]) -> String {
     out
 }
 
+/// A page size: 1 to `max`.
+fn check_limit(limit: Option<u32>, max: u32) -> Result<()> {
+    match limit {
+        Some(limit) if !(1..=max).contains(&limit) => Err(Error::validation("limit", format!("must be between 1 and {max}"))),
+        _ => Ok(()),
+    }
+}
+
 fn json_string(value: &str) -> String {
     serde_json::Value::String(value.to_owned()).to_string()
 }
@@ -103,11 +111,7 @@ pub struct DevicesParams {
 /// `GET /devices` with the partial `code` filter and pagination (§4.1).
 pub fn devices(params: &DevicesParams) -> Result<HelcimRequest> {
     let code = params.code.as_deref().map(device_code_filter).transpose()?;
-    if let Some(limit) = params.limit
-        && !(1..=DEVICES_MAX_LIMIT).contains(&limit)
-    {
-        return Err(Error::validation("limit", format!("must be between 1 and {DEVICES_MAX_LIMIT}")));
-    }
+    check_limit(params.limit, DEVICES_MAX_LIMIT)?;
     if params.offset.is_some() && params.page.is_some() {
         return Err(Error::validation("page", "offset and page cannot be combined"));
     }
@@ -280,11 +284,7 @@ pub struct CardTransactionsParams {
 /// `GET /card-transactions` with its filters (§4.8): how a lost webhook is recovered, by the
 /// `invoiceNumber` the purchase carried.
 pub fn card_transactions(params: &CardTransactionsParams) -> Result<HelcimRequest> {
-    if let Some(limit) = params.limit
-        && !(1..=CARD_TRANSACTIONS_MAX_LIMIT).contains(&limit)
-    {
-        return Err(Error::validation("limit", format!("must be between 1 and {CARD_TRANSACTIONS_MAX_LIMIT}")));
-    }
+    check_limit(params.limit, CARD_TRANSACTIONS_MAX_LIMIT)?;
     let date = |field: &str, value: &Option<String>| value.as_deref().map(|v| validate::date(field, v)).transpose();
     let query = [
         ("dateFrom", date("date_from", &params.date_from)?),
