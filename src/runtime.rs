@@ -1,10 +1,22 @@
-//! One tokio runtime per process, created on first use and rebuilt after `fork()`.
+//! The process's tokio runtimes, created on first use and rebuilt after `fork()`.
+//!
+//! - The **shared** runtime (multi-thread, two workers) runs the async API's futures and the
+//!   embedded sandbox.
+//! - The **caller-driven** runtime (current-thread, no threads of its own) runs the sync API:
+//!   the thread making the call polls its future *and* the runtime's I/O driver, so a
+//!   request and its reply need no hand-over to another thread (each hand-over is a futex
+//!   wake-up of a parked thread on another CPU; see `bench/README.md`). Threads calling at the
+//!   same time share it: one drives, the others wait for their own futures and take over
+//!   the driving when it is free, so their requests still overlap.
 //!
 //! Odoo's prefork server imports addons in the master and forks workers afterwards; a runtime
-//! inherited across a fork has no worker threads and hangs. The fast path is two atomic loads;
-//! a lock is taken only while building, and the old runtime is leaked, never dropped (its
-//! threads do not exist in the child).
+//! inherited across a fork has no worker threads and its I/O driver is shared with the
+//! parent. The fast path is two atomic loads; a lock is taken only while building, and an
+//! inherited runtime is leaked, never dropped (dropping it would deregister the parent's
+//! sockets from their shared epoll instance).
 
+use std::cell::Cell;
+use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
@@ -12,9 +24,52 @@ use tokio::runtime::{Builder, Runtime};
 
 use crate::error::{Error, Result};
 
-static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
-static RUNTIME_PID: AtomicU32 = AtomicU32::new(0);
-static BUILD_LOCK: Mutex<()> = Mutex::new(());
+struct ProcessRuntime {
+    runtime: AtomicPtr<Runtime>,
+    pid: AtomicU32,
+    build_lock: Mutex<()>,
+    builder: fn() -> std::io::Result<Runtime>,
+}
+
+impl ProcessRuntime {
+    const fn new(builder: fn() -> std::io::Result<Runtime>) -> Self {
+        ProcessRuntime { runtime: AtomicPtr::new(std::ptr::null_mut()), pid: AtomicU32::new(0), build_lock: Mutex::new(()), builder }
+    }
+
+    fn get(&self) -> Result<&'static Runtime> {
+        let pid = std::process::id();
+        if self.pid.load(Ordering::Acquire) == pid {
+            // SAFETY: a non-null pointer stored here comes from Box::leak and is never freed.
+            if let Some(rt) = unsafe { self.runtime.load(Ordering::Acquire).as_ref() } {
+                return Ok(rt);
+            }
+        }
+        self.build(pid)
+    }
+
+    #[cold]
+    fn build(&self, pid: u32) -> Result<&'static Runtime> {
+        // A lock inherited in the locked state across fork() would be poisoned or held: in the
+        // child nobody else can hold it, so a poisoned guard is simply taken over.
+        let _guard = self.build_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.pid.load(Ordering::Acquire) == pid {
+            // SAFETY: as above.
+            if let Some(rt) = unsafe { self.runtime.load(Ordering::Acquire).as_ref() } {
+                return Ok(rt);
+            }
+        }
+        let rt = (self.builder)().map_err(|e| Error::Config(format!("could not start the posbridge runtime: {e}")))?;
+        let rt: &'static Runtime = Box::leak(Box::new(rt));
+        self.runtime.store(rt as *const Runtime as *mut Runtime, Ordering::Release);
+        self.pid.store(pid, Ordering::Release);
+        Ok(rt)
+    }
+
+    fn forget(&self) {
+        self.pid.store(0, Ordering::Release);
+        self.runtime.store(std::ptr::null_mut(), Ordering::Release);
+    }
+}
 
 /// Worker threads per process; `POSBRIDGE_THREADS` overrides (1..=16). Two keep an Odoo
 /// server with many workers from spawning cores × workers threads.
@@ -26,47 +81,58 @@ fn worker_threads() -> usize {
         .unwrap_or(2)
 }
 
-/// The runtime of the current process.
+static SHARED: ProcessRuntime =
+    ProcessRuntime::new(|| Builder::new_multi_thread().worker_threads(worker_threads()).thread_name("posbridge-tokio").enable_all().build());
+
+static CALLER_DRIVEN: ProcessRuntime = ProcessRuntime::new(|| Builder::new_current_thread().enable_all().build());
+
+thread_local! {
+    /// Set while this thread is inside [`block_on_here`].
+    static DRIVING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The shared (multi-thread) runtime of the current process.
 pub fn runtime() -> Result<&'static Runtime> {
-    let pid = std::process::id();
-    if RUNTIME_PID.load(Ordering::Acquire) == pid {
-        let ptr = RUNTIME.load(Ordering::Acquire);
-        // SAFETY: a non-null pointer stored here comes from Box::leak and is never freed.
-        if let Some(rt) = unsafe { ptr.as_ref() } {
-            return Ok(rt);
-        }
-    }
-    build(pid)
+    SHARED.get()
 }
 
-#[cold]
-fn build(pid: u32) -> Result<&'static Runtime> {
-    // A lock inherited in the locked state across fork() would be poisoned or held: in the
-    // child nobody else can hold it, so a poisoned guard is simply taken over.
-    let _guard = BUILD_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    if RUNTIME_PID.load(Ordering::Acquire) == pid {
-        // SAFETY: as above.
-        if let Some(rt) = unsafe { RUNTIME.load(Ordering::Acquire).as_ref() } {
-            return Ok(rt);
-        }
-    }
-    let rt = Builder::new_multi_thread()
-        .worker_threads(worker_threads())
-        .thread_name("posbridge-tokio")
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Config(format!("could not start the posbridge runtime: {e}")))?;
-    let rt: &'static Runtime = Box::leak(Box::new(rt));
-    RUNTIME.store(rt as *const Runtime as *mut Runtime, Ordering::Release);
-    RUNTIME_PID.store(pid, Ordering::Release);
-    Ok(rt)
+/// Whether the calling thread is running a sync call ([`block_on_here`]): HTTP clients pick
+/// their connection pool by it, since a pooled connection is served by the runtime it was
+/// opened on.
+pub fn driving_here() -> bool {
+    DRIVING.with(Cell::get)
 }
 
-/// Forgets the current runtime without dropping it; the next call builds a new one.
+/// Runs a future to completion on the calling thread, on the caller-driven runtime (the
+/// sync API). Refuses to run inside another tokio runtime, where blocking would stall it.
+pub fn block_on_here<F: Future>(fut: F) -> Result<F::Output> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::Config("a posbridge sync call cannot run inside an async runtime; use the async client there".into()));
+    }
+    let rt = CALLER_DRIVEN.get()?;
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DRIVING.set(self.0);
+        }
+    }
+    let _restore = Restore(DRIVING.replace(true));
+    Ok(rt.block_on(async {
+        // Between sync calls nobody polls the I/O driver, so a keep-alive connection the
+        // server closed meanwhile still looks open. Two yields let the driver report the
+        // close and the connection's task act on it before the request checks out a
+        // connection (the first wakes the task, the second lets it run).
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+        fut.await
+    }))
+}
+
+/// Forgets the current runtimes without dropping them; the next call builds new ones.
 /// Called in a forked child (Python's `os.register_at_fork`).
 pub fn reset_after_fork() {
-    RUNTIME_PID.store(0, Ordering::Release);
-    RUNTIME.store(std::ptr::null_mut(), Ordering::Release);
+    SHARED.forget();
+    CALLER_DRIVEN.forget();
 }
 
 #[cfg(test)]
@@ -77,5 +143,31 @@ mod tests {
         let b = super::runtime().unwrap() as *const _;
         assert_eq!(a, b);
         assert_eq!(super::runtime().unwrap().block_on(async { 1 + 1 }), 2);
+    }
+
+    #[test]
+    fn block_on_here_marks_the_thread_while_it_runs() {
+        assert!(!super::driving_here());
+        assert_eq!(super::block_on_here(async { super::driving_here() }).unwrap(), true);
+        assert!(!super::driving_here());
+    }
+
+    #[test]
+    fn block_on_here_refuses_inside_a_runtime() {
+        let result = super::runtime().unwrap().block_on(async { super::block_on_here(async { 1 }) });
+        assert!(matches!(result, Err(crate::Error::Config(_))));
+    }
+
+    #[test]
+    fn threads_calling_at_once_overlap() {
+        // Four threads each wait 200 ms inside a sync call: together well under 800 ms.
+        let started = std::time::Instant::now();
+        let threads: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| super::block_on_here(async { tokio::time::sleep(std::time::Duration::from_millis(200)).await }).unwrap()))
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert!(started.elapsed() < std::time::Duration::from_millis(600), "{:?}", started.elapsed());
     }
 }

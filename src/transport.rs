@@ -1,14 +1,43 @@
-//! HTTP plumbing shared by the vendor clients: one pooled `reqwest::Client` per client
-//! object, and the mapping from reqwest's error predicates onto the crate's errors.
+//! HTTP plumbing shared by the vendor clients: the connection pools of a client object,
+//! and the mapping from reqwest's error predicates onto the crate's errors.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::error::{Error, OutcomeUnknown, Result};
 
+/// The HTTP side of a vendor client: two connection pools, one for sync calls (served by
+/// the caller-driven runtime) and one for everything else (the shared runtime, or the
+/// caller's own in Rust). A pooled connection is driven by a task on the runtime that opened
+/// it, so one pool must not serve both. Each pool is built on first use.
+pub struct Http {
+    timeout: Duration,
+    sync: OnceLock<reqwest::Client>,
+    shared: OnceLock<reqwest::Client>,
+}
+
+impl Http {
+    pub fn new(timeout: Duration) -> Result<Self> {
+        tls_config()?;
+        Ok(Http { timeout, sync: OnceLock::new(), shared: OnceLock::new() })
+    }
+
+    /// The pool for the calling context (see [`crate::runtime::driving_here`]).
+    pub fn client(&self) -> Result<&reqwest::Client> {
+        let cell = if crate::runtime::driving_here() { &self.sync } else { &self.shared };
+        if let Some(client) = cell.get() {
+            return Ok(client);
+        }
+        let client = http_client(self.timeout)?;
+        Ok(cell.get_or_init(|| client))
+    }
+}
+
 /// A pooled HTTP client that never follows redirects (the vendors' credentials travel in
 /// headers and must not be replayed to another host).
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client> {
+fn http_client(timeout: Duration) -> Result<reqwest::Client> {
     reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config()?)
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .redirect(reqwest::redirect::Policy::none())
@@ -16,6 +45,27 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client> {
         .user_agent(concat!("posbridge/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))
+}
+
+/// The TLS settings every client shares: rustls with the platform's trust store, HTTP/1.1.
+/// Reading and parsing the system's CA certificates takes milliseconds, so it happens once
+/// per process, not once per client.
+fn tls_config() -> Result<rustls::ClientConfig> {
+    static TLS: OnceLock<std::result::Result<rustls::ClientConfig, String>> = OnceLock::new();
+    TLS.get_or_init(|| {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).map_err(|e| e.to_string())?;
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(config)
+    })
+    .clone()
+    .map_err(|e| Error::Config(format!("could not set up TLS: {e}")))
 }
 
 /// Checks a vendor base URL: http(s), no trailing slash, no query.

@@ -87,7 +87,7 @@ fn prune(window: &mut VecDeque<Instant>, now: Instant, span: Duration) {
 
 pub struct HelcimClient {
     config: HelcimConfig,
-    http: reqwest::Client,
+    http: transport::Http,
     limiter: Option<Limiter>,
 }
 
@@ -112,7 +112,7 @@ impl HelcimClient {
             return Err(Error::Config("a Helcim merchant's currency is CAD or USD".into()));
         }
         let base_url = transport::base_url(&config.base_url)?;
-        let http = transport::http_client(config.timeout)?;
+        let http = transport::Http::new(config.timeout)?;
         let limiter = config.rate_limit.then(Limiter::new);
         Ok(HelcimClient { config: HelcimConfig { base_url, ..config }, http, limiter })
     }
@@ -183,7 +183,8 @@ impl HelcimClient {
             None => None,
         };
         let unknown = |err: Error| if req.moves_money { transport::outcome_unknown(req.operation, &err, &req.reference) } else { err };
-        let (status, body, rate) = match self.send(req).await {
+        let http = self.http.client()?;
+        let (status, body, rate) = match self.send(http, req).await {
             Ok(reply) => reply,
             Err(e) => {
                 let never_sent = transport::never_sent(&e);
@@ -198,11 +199,11 @@ impl HelcimClient {
         }
     }
 
-    async fn send(&self, req: &HelcimRequest) -> std::result::Result<(u16, String, RateLimit), reqwest::Error> {
+    async fn send(&self, http: &reqwest::Client, req: &HelcimRequest) -> std::result::Result<(u16, String, RateLimit), reqwest::Error> {
         let url = format!("{}{}", self.config.base_url, req.path_and_query);
         let mut builder = match req.method {
-            Method::Get => self.http.get(url),
-            Method::Post => self.http.post(url),
+            Method::Get => http.get(url),
+            Method::Post => http.post(url),
         }
         .header(API_TOKEN_HEADER, self.config.api_token.as_str())
         .header("accept", "application/json");

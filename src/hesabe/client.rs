@@ -52,7 +52,7 @@ struct Session {
 pub struct HesabeClient {
     config: HesabeConfig,
     codec: Codec,
-    http: reqwest::Client,
+    http: transport::Http,
     session: ArcSwapOption<Session>,
     /// Serialises logins and refreshes so that concurrent calls share one.
     auth_lock: tokio::sync::Mutex<()>,
@@ -121,7 +121,7 @@ impl HesabeClient {
             return Err(Error::Config("username and password are required".into()));
         }
         let base_url = transport::base_url(&config.base_url)?;
-        let http = transport::http_client(config.timeout)?;
+        let http = transport::Http::new(config.timeout)?;
         Ok(HesabeClient {
             config: HesabeConfig { base_url, ..config },
             codec,
@@ -198,7 +198,8 @@ impl HesabeClient {
         let mut session = self.session().await?;
         let mut relogged = false;
         loop {
-            let (status, body) = match self.send(&wire, &session).await {
+            let http = self.http.client()?;
+            let (status, body) = match self.send(http, &wire, &session).await {
                 Ok(reply) => reply,
                 Err(e) => {
                     let never_sent = transport::never_sent(&e);
@@ -216,7 +217,7 @@ impl HesabeClient {
         }
     }
 
-    async fn send(&self, wire: &WireRequest, session: &Session) -> std::result::Result<(u16, bytes_body::Body), reqwest::Error> {
+    async fn send(&self, http: &reqwest::Client, wire: &WireRequest, session: &Session) -> std::result::Result<(u16, bytes_body::Body), reqwest::Error> {
         let url = format!("{}{}", self.config.base_url, wire.path_and_query);
         let method = match wire.method {
             Method::Get => reqwest::Method::GET,
@@ -224,8 +225,7 @@ impl HesabeClient {
             Method::Put => reqwest::Method::PUT,
             Method::Delete => reqwest::Method::DELETE,
         };
-        let mut builder = self
-            .http
+        let mut builder = http
             .request(method, url)
             .header("accessCode", self.config.access_code.as_str())
             .header("Authorization", format!("Bearer {}", session.access_token.as_str()))
@@ -308,6 +308,7 @@ impl HesabeClient {
         let started = Instant::now();
         let response = self
             .http
+            .client()?
             .post(format!("{}{grant_path}", self.config.base_url))
             .header("Accept", "application/json")
             .header("Content-Type", "application/json")

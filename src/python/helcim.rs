@@ -15,7 +15,7 @@ use crate::helcim::vendor::{WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK
 use crate::helcim::{Event, HelcimClient, HelcimConfig, Verifier};
 use crate::money::Currency;
 use crate::python::per_process::PerProcess;
-use crate::python::runtime::{awaitable, block_on};
+use crate::python::runtime::{awaitable, call_here};
 use crate::transport;
 
 #[pyclass(module = "posbridge._native", name = "HelcimClient", frozen)]
@@ -55,7 +55,7 @@ impl PyHelcimClient {
     /// is released while the request is under way.
     fn call(&self, py: Python<'_>, operation: String, params: String) -> PyResult<String> {
         let client = self.client()?;
-        Ok(block_on(py, async move { client.call(&operation, &params).await })?)
+        Ok(call_here(py, async move { client.call(&operation, &params).await })?)
     }
 
     /// The awaitable twin of `call`; must be called from a coroutine.

@@ -10,7 +10,7 @@ use crate::hesabe::codec::Block;
 use crate::hesabe::{HesabeClient, HesabeConfig};
 use crate::python::codec::key_bytes;
 use crate::python::per_process::PerProcess;
-use crate::python::runtime::{awaitable, block_on};
+use crate::python::runtime::{awaitable, call_here};
 use crate::transport;
 
 #[pyclass(module = "posbridge._native", name = "HesabeClient", frozen)]
@@ -62,7 +62,7 @@ impl PyHesabeClient {
     /// as JSON text. The GIL is released while the request is under way.
     fn call(&self, py: Python<'_>, operation: String, params: String) -> PyResult<String> {
         let client = self.client()?;
-        Ok(block_on(py, async move { client.call(&operation, &params).await })?)
+        Ok(call_here(py, async move { client.call(&operation, &params).await })?)
     }
 
     /// The awaitable twin of `call`; must be called from a coroutine.

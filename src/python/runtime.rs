@@ -89,14 +89,8 @@ impl ContextExt for ForkSafeTokio {
     }
 }
 
-/// Runs a future to completion with the GIL released (the sync API).
-///
-/// The future runs as a task on the runtime's workers and the caller only waits for its
-/// result. Polling it on the calling thread instead (`rt.block_on(fut)`) ping-pongs every
-/// request between the caller and the worker that owns the connection and the IO driver:
-/// ~6 context switches per call instead of ~4, each a cross-CPU wake-up (expensive on a VM),
-/// and ~20 % more CPU per call (see `bench/README.md`). Calls from many threads still run
-/// in parallel: each is its own task.
+/// Runs a future to completion with the GIL released, on the shared runtime's workers (for
+/// work that must outlive the call, such as starting the sandbox's server).
 pub fn block_on<F, T>(py: Python<'_>, fut: F) -> crate::Result<T>
 where
     F: Future<Output = crate::Result<T>> + Send + 'static,
@@ -109,6 +103,17 @@ where
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(_) => Err(crate::Error::Transport("the posbridge runtime cancelled the call".into())),
     })
+}
+
+/// Runs a sync API call with the GIL released, driven by the calling thread itself (see
+/// `crate::runtime`): no other thread takes part in a request unless another call is
+/// driving the runtime at that moment.
+pub fn call_here<F, T>(py: Python<'_>, fut: F) -> crate::Result<T>
+where
+    F: Future<Output = crate::Result<T>> + Send,
+    T: Send,
+{
+    py.detach(|| crate::runtime::block_on_here(fut)?)
 }
 
 /// Wraps a future as a Python awaitable on the running asyncio loop (the async API).
