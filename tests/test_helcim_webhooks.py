@@ -126,6 +126,45 @@ def test_token_forms(token):
     assert helcim.verify_webhook(headers(), BODY_1, token, now=TS).transaction_id == "25764674"
 
 
+def test_switching_tokens_never_reuses_the_last_key():
+    """verify_webhook keeps the last token's key per thread: a different token is keyed anew."""
+    other = base64.b64encode(b"another-verifier-key-of-32-bytes").decode()
+    body = b'{"id":"7","type":"cardTransaction"}'
+    signed_other = headers("msg_other", TS, sign(body, "msg_other", TS, other))
+    for _ in range(2):
+        assert helcim.verify_webhook(headers(), BODY_1, TOKEN, now=TS).transaction_id == "25764674"
+        with pytest.raises(SignatureError):
+            helcim.verify_webhook(signed_other, body, TOKEN, now=TS)
+        assert helcim.verify_webhook(signed_other, body, other, now=TS).transaction_id == "7"
+        with pytest.raises(SignatureError):
+            helcim.verify_webhook(headers(), BODY_1, other, now=TS)
+    with pytest.raises(ConfigError):
+        helcim.verify_webhook(headers(), BODY_1, "not base64 at all!", now=TS)
+    assert helcim.verify_webhook(headers(), BODY_1, TOKEN, now=TS).transaction_id == "25764674"
+
+
+def test_dict_headers_in_mixed_spellings_and_types():
+    mixed = {"Webhook-Id": "msg_sim_0001", "webhook-timestamp": str(TS), "WEBHOOK-SIGNATURE": SIG_1}
+    assert helcim.verify_webhook(mixed, BODY_1, TOKEN, now=TS).webhook_id == "msg_sim_0001"
+    as_bytes = {b"webhook-id": b" msg_sim_0001 ", b"webhook-timestamp": str(TS).encode(), b"webhook-signature": SIG_1.encode()}
+    event = helcim.verify_webhook(as_bytes, BODY_1, TOKEN, now=TS)
+    assert event.webhook_id == "msg_sim_0001" and type(event.webhook_id) is str
+    # A lower-case value that is not text does not hide another spelling's.
+    odd = {**headers(), "webhook-id": 12345, "Webhook-ID": "msg_sim_0001"}
+    assert helcim.verify_webhook(odd, BODY_1, TOKEN, now=TS).webhook_id == "msg_sim_0001"
+
+
+@pytest.mark.parametrize("now", [TS, float(TS), TS + 0.999, Decimal(TS)])
+def test_now_as_int_or_float(now):
+    assert helcim.verify_webhook(headers(), BODY_1, TOKEN, now=now).timestamp == TS
+
+
+@pytest.mark.parametrize("now", [float("nan"), float("inf"), 2**70, "1716412291"])
+def test_bad_now_is_a_config_error(now):
+    with pytest.raises(ConfigError, match="now"):
+        helcim.verify_webhook(headers(), BODY_1, TOKEN, now=now)
+
+
 def test_bad_token_is_a_config_error():
     with pytest.raises(ConfigError):
         helcim.verify_webhook(headers(), BODY_1, "not base64 at all!", now=TS)

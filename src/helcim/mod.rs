@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod device;
+mod mac;
 pub mod reply;
 pub mod request;
 pub mod vendor;

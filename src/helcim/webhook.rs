@@ -6,7 +6,7 @@
 //! use posbridge::helcim::{Event, Verifier};
 //! let verifier = Verifier::new("c2ltdWxhdG9yLXRlc3QtdmVyaWZpZXIta2V5LTMyYiE=")?;
 //! let body = br#"{"id":"25764674","type":"cardTransaction"}"#;
-//! let signature = verifier.signature_header("msg_sim_0001", 1716412291, body)?;
+//! let signature = verifier.signature_header("msg_sim_0001", 1716412291, body);
 //! let headers = [("Webhook-Id", "msg_sim_0001"), ("Webhook-Timestamp", "1716412291"), ("Webhook-Signature", signature.as_str())];
 //! let verified = verifier.verify(headers, body, 300, 1716412300)?;
 //! assert_eq!(verified.event, Event::CardTransaction { id: "25764674".into() });
@@ -15,23 +15,22 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sha2::Sha256;
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::helcim::mac::HmacKey;
 use crate::helcim::vendor::{WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER};
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// Largest webhook-id accepted (Svix ids are ~31 characters).
 const MAX_ID_LEN: usize = 256;
 
-/// The merchant's verifier token, decoded; wiped on drop, never printed.
+/// The merchant's verifier token, decoded and keyed for HMAC; wiped on drop, never printed.
+#[derive(Clone)]
 pub struct Verifier {
-    key: Zeroizing<Vec<u8>>,
+    key: HmacKey,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -74,34 +73,29 @@ impl Verifier {
         let token = token.trim();
         let token = token.strip_prefix("whsec_").unwrap_or(token);
         let unpadded = token.trim_end_matches('=');
-        let key = STANDARD_NO_PAD
-            .decode(unpadded)
-            .map_err(|_| Error::Config("verifier_token is not base64 (copy it from Helcim's webhook settings)".into()))?;
+        let key = Zeroizing::new(
+            STANDARD_NO_PAD
+                .decode(unpadded)
+                .map_err(|_| Error::Config("verifier_token is not base64 (copy it from Helcim's webhook settings)".into()))?,
+        );
         if key.is_empty() {
             return Err(Error::Config("verifier_token is empty".into()));
         }
-        Ok(Verifier { key: Zeroizing::new(key) })
+        Ok(Verifier { key: HmacKey::new(&key) })
     }
 
-    fn mac(&self, webhook_id: &str, timestamp: &str, body: &[u8]) -> Result<HmacSha256> {
-        // HMAC takes keys of any length: this error cannot happen.
-        let mut mac = HmacSha256::new_from_slice(&self.key).map_err(|_| Error::Config("unusable verifier key".into()))?;
-        mac.update(webhook_id.as_bytes());
-        mac.update(b".");
-        mac.update(timestamp.as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        Ok(mac)
+    fn mac(&self, webhook_id: &str, timestamp: &str, body: &[u8]) -> [u8; 32] {
+        self.key.sign(&[webhook_id.as_bytes(), b".", timestamp.as_bytes(), b".", body])
     }
 
     /// `base64(HMAC-SHA256(key, id.timestamp.body))`, 44 characters.
-    pub fn sign(&self, webhook_id: &str, timestamp: i64, body: &[u8]) -> Result<String> {
-        Ok(STANDARD.encode(self.mac(webhook_id, &timestamp.to_string(), body)?.finalize().into_bytes()))
+    pub fn sign(&self, webhook_id: &str, timestamp: i64, body: &[u8]) -> String {
+        STANDARD.encode(self.mac(webhook_id, &timestamp.to_string(), body))
     }
 
     /// The `webhook-signature` header value for one signature: `v1,<base64>`.
-    pub fn signature_header(&self, webhook_id: &str, timestamp: i64, body: &[u8]) -> Result<String> {
-        Ok(format!("v1,{}", self.sign(webhook_id, timestamp, body)?))
+    pub fn signature_header(&self, webhook_id: &str, timestamp: i64, body: &[u8]) -> String {
+        format!("v1,{}", self.sign(webhook_id, timestamp, body))
     }
 
     /// Checks a delivery. Header names are matched case-insensitively; `now` is Unix seconds.
@@ -124,6 +118,22 @@ impl Verifier {
             };
             slot.get_or_insert(value);
         }
+        let (timestamp, event) = self.check(id, timestamp, signature, body, tolerance_secs, now)?;
+        let webhook_id = id.map(str::trim).unwrap_or_default().to_owned();
+        Ok(Verified { webhook_id, timestamp, event })
+    }
+
+    /// [`Verifier::verify`] on the three header values already picked out (`None` when
+    /// missing): the timestamp and the event.
+    pub fn check(
+        &self,
+        id: Option<&str>,
+        timestamp: Option<&str>,
+        signature: Option<&str>,
+        body: &[u8],
+        tolerance_secs: u64,
+        now: i64,
+    ) -> Result<(i64, Event)> {
         let missing = |name: &str| Error::Signature(format!("the {name} header is missing"));
         let id = id.map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| missing(WEBHOOK_ID_HEADER))?;
         let timestamp_text = timestamp.map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| missing(WEBHOOK_TIMESTAMP_HEADER))?;
@@ -137,17 +147,16 @@ impl Verifier {
             let when = if timestamp < now { "old" } else { "far in the future" };
             return Err(Error::Signature(format!("the webhook timestamp is too {when} ({skew} s from now, tolerance {tolerance_secs} s)")));
         }
-        let mac = self.mac(id, timestamp_text, body)?;
+        let expected = Zeroizing::new(self.mac(id, timestamp_text, body));
         let mut seen_v1 = false;
         for entry in signature.split_ascii_whitespace() {
             let Some(candidate) = entry.strip_prefix("v1,") else { continue };
             seen_v1 = true;
             let mut decoded = [0u8; 32];
-            // A signature of another length (or not base64) cannot match; verify_slice is
+            // A signature of another length (or not base64) cannot match; the comparison is
             // constant-time over the 32 bytes.
-            if STANDARD.decode_slice(candidate, &mut decoded).ok() == Some(32) && mac.clone().verify_slice(&decoded).is_ok() {
-                let event = parse_event(body)?;
-                return Ok(Verified { webhook_id: id.to_owned(), timestamp, event });
+            if STANDARD.decode_slice(candidate, &mut decoded).ok() == Some(32) && bool::from(expected.ct_eq(&decoded)) {
+                return Ok((timestamp, parse_event(body)?));
             }
         }
         Err(Error::Signature(if seen_v1 {
@@ -254,8 +263,8 @@ mod tests {
     #[test]
     fn spec_vectors_sign_and_verify() {
         let v = verifier();
-        assert_eq!(v.signature_header("msg_sim_0001", TS, BODY_1).unwrap(), SIG_1);
-        assert_eq!(v.signature_header("msg_sim_0002", TS, BODY_2).unwrap(), SIG_2);
+        assert_eq!(v.signature_header("msg_sim_0001", TS, BODY_1), SIG_1);
+        assert_eq!(v.signature_header("msg_sim_0002", TS, BODY_2), SIG_2);
         let ok = v.verify(headers("msg_sim_0001", "1716412291", SIG_1), BODY_1, 300, TS + 10).unwrap();
         assert_eq!(ok, Verified { webhook_id: "msg_sim_0001".into(), timestamp: TS, event: Event::CardTransaction { id: "25764674".into() } });
         let cancel = v.verify(headers("msg_sim_0002", "1716412291", SIG_2), BODY_2, 300, TS - 10).unwrap();
@@ -274,7 +283,7 @@ mod tests {
     #[test]
     fn token_forms() {
         for token in [VERIFIER_TOKEN, "whsec_c2ltdWxhdG9yLXRlc3QtdmVyaWZpZXIta2V5LTMyYiE", "  c2ltdWxhdG9yLXRlc3QtdmVyaWZpZXIta2V5LTMyYiE=\n"] {
-            assert_eq!(Verifier::new(token).unwrap().signature_header("msg_sim_0001", TS, BODY_1).unwrap(), SIG_1);
+            assert_eq!(Verifier::new(token).unwrap().signature_header("msg_sim_0001", TS, BODY_1), SIG_1);
         }
         assert!(matches!(Verifier::new("not base64!"), Err(Error::Config(_))));
         assert!(matches!(Verifier::new(""), Err(Error::Config(_))));
@@ -321,7 +330,7 @@ mod tests {
         assert!(matches!(parse_event(b"{}"), Err(Error::Decode(_))));
         // A signed body that is not JSON verifies, then fails to decode.
         let v = verifier();
-        let sig = v.signature_header("msg_x", TS, b"not json").unwrap();
+        let sig = v.signature_header("msg_x", TS, b"not json");
         assert!(matches!(v.verify(headers("msg_x", "1716412291", &sig), b"not json", 300, TS), Err(Error::Decode(_))));
     }
 }

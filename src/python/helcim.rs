@@ -2,12 +2,14 @@
 //! client methods live in `posbridge/helcim/_client.py`; verification is native end to end
 //! because a web server calls it on every delivery.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyIterator, PyString, PyTuple};
+use pyo3::intern;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyInt, PyIterator, PyString, PyTuple};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
@@ -100,10 +102,10 @@ impl PyHelcimClient {
 #[pyclass(module = "posbridge._native", name = "WebhookEvent", subclass, frozen)]
 pub struct PyWebhookEvent {
     #[pyo3(get, name = "type")]
-    event_type: String,
+    event_type: Py<PyString>,
     /// `webhook-id`: the same on every retry of one message, the key to deduplicate on.
     #[pyo3(get)]
-    webhook_id: String,
+    webhook_id: Py<PyString>,
     /// `webhook-timestamp`, Unix seconds.
     #[pyo3(get)]
     timestamp: i64,
@@ -126,8 +128,8 @@ impl PyWebhookEvent {
         }
     }
 
-    fn __repr__(&self) -> String {
-        format!("WebhookEvent(type={:?}, webhook_id={:?})", self.event_type, self.webhook_id)
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("WebhookEvent(type={:?}, webhook_id={:?})", text(py, &self.event_type), text(py, &self.webhook_id))
     }
 }
 
@@ -142,7 +144,7 @@ pub struct PyCardTransactionEvent {
 #[pymethods]
 impl PyCardTransactionEvent {
     fn __repr__(slf: PyRef<'_, Self>) -> String {
-        format!("CardTransactionEvent(transaction_id={:?}, webhook_id={:?})", slf.transaction_id, slf.as_super().webhook_id)
+        format!("CardTransactionEvent(transaction_id={:?}, webhook_id={:?})", slf.transaction_id, text(slf.py(), &slf.as_super().webhook_id))
     }
 }
 
@@ -181,51 +183,79 @@ impl PyTerminalCancelEvent {
             show(&slf.device_code),
             slf.amount_text.as_deref().unwrap_or("None"),
             show(&slf.invoice_number),
-            slf.as_super().webhook_id
+            text(slf.py(), &slf.as_super().webhook_id)
         )
     }
 }
 
-/// Header value as text: `str`, or `bytes` as ASGI servers give them.
-fn header_text<'a>(value: &'a Bound<'_, PyAny>) -> Option<std::borrow::Cow<'a, str>> {
+fn text(py: Python<'_>, s: &Py<PyString>) -> String {
+    s.bind(py).to_string_lossy().into_owned()
+}
+
+/// Header value as text, borrowed: `str`, or `bytes` as ASGI servers give them.
+fn header_text<'a>(value: &'a Bound<'_, PyAny>) -> Option<&'a str> {
     if let Ok(s) = value.cast::<PyString>() {
-        return s.to_cow().ok();
+        return s.to_str().ok();
     }
-    value.cast::<PyBytes>().ok().and_then(|b| std::str::from_utf8(b.as_bytes()).ok().map(|s| std::borrow::Cow::Owned(s.to_owned())))
+    value.cast::<PyBytes>().ok().and_then(|b| std::str::from_utf8(b.as_bytes()).ok())
 }
 
-/// The three webhook headers, found case-insensitively; every other header is skipped
-/// without copying it.
+/// The three webhook headers' value objects, found case-insensitively; read in place, never
+/// copied.
 #[derive(Default)]
-struct WebhookHeaders {
-    found: [Option<String>; 3],
+struct WebhookHeaders<'py> {
+    found: [Option<Bound<'py, PyAny>>; 3],
 }
 
-impl WebhookHeaders {
+impl<'py> WebhookHeaders<'py> {
     const NAMES: [&'static str; 3] = [WEBHOOK_ID_HEADER, WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_SIGNATURE_HEADER];
 
-    fn offer(&mut self, name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) {
+    fn offer(&mut self, name: &Bound<'py, PyAny>, value: Bound<'py, PyAny>) {
         let Some(name) = header_text(name) else { return };
-        let Some(slot) = Self::NAMES.iter().position(|wanted| wanted.len() == name.len() && wanted.eq_ignore_ascii_case(&name)) else {
+        let Some(slot) = Self::NAMES.iter().position(|wanted| wanted.len() == name.len() && wanted.eq_ignore_ascii_case(name)) else {
             return;
         };
-        if let (Some(empty @ None), Some(value)) = (self.found.get_mut(slot), header_text(value)) {
-            *empty = Some(value.into_owned());
+        if let Some(empty @ None) = self.found.get_mut(slot)
+            && header_text(&value).is_some()
+        {
+            *empty = Some(value);
         }
     }
 
-    fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        Self::NAMES.iter().zip(&self.found).filter_map(|(name, value)| Some((*name, value.as_deref()?)))
+    fn text(&self, slot: usize) -> Option<&str> {
+        header_text(self.found.get(slot)?.as_ref()?)
+    }
+
+    /// The webhook-id as a Python str, trimmed: the header's own object when it already is.
+    fn id_object(&self, py: Python<'py>) -> Py<PyString> {
+        let id = self.text(0).unwrap_or_default();
+        let trimmed = id.trim();
+        match self.found[0].as_ref().map(|v| v.cast::<PyString>()) {
+            Some(Ok(s)) if trimmed.len() == id.len() => s.clone().unbind(),
+            _ => PyString::new(py, trimmed).unbind(),
+        }
     }
 }
 
 /// The webhook headers out of a dict, any mapping (`.items()`), or an iterable of pairs.
-fn webhook_headers(headers: &Bound<'_, PyAny>) -> PyResult<WebhookHeaders> {
+fn webhook_headers<'py>(headers: &Bound<'py, PyAny>) -> PyResult<WebhookHeaders<'py>> {
     let mut wanted = WebhookHeaders::default();
-    // A plain dict is walked in place: no items view, no tuples.
     if let Ok(dict) = headers.cast::<PyDict>() {
-        for (name, value) in dict.iter() {
-            wanted.offer(&name, &value);
+        // The lower-case names ASGI and most frameworks use are looked up directly; the
+        // walk over every header is only for other spellings.
+        let py = headers.py();
+        let exact = [intern!(py, "webhook-id"), intern!(py, "webhook-timestamp"), intern!(py, "webhook-signature")];
+        let mut complete = true;
+        for (slot, name) in exact.into_iter().enumerate() {
+            match dict.get_item(name)? {
+                Some(value) if header_text(&value).is_some() => wanted.found[slot] = Some(value),
+                _ => complete = false,
+            }
+        }
+        if !complete {
+            for (name, value) in dict.iter() {
+                wanted.offer(&name, value);
+            }
         }
         return Ok(wanted);
     }
@@ -237,13 +267,52 @@ fn webhook_headers(headers: &Bound<'_, PyAny>) -> PyResult<WebhookHeaders> {
         if pair.len() != 2 {
             return Err(not_headers().into());
         }
-        wanted.offer(&pair.get_item(0)?, &pair.get_item(1)?);
+        wanted.offer(&pair.get_item(0)?, pair.get_item(1)?);
     }
     Ok(wanted)
 }
 
 fn now_seconds() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `now` as whole Unix seconds: an int as it is, a float floored.
+fn unix_seconds(now: &Bound<'_, PyAny>) -> PyResult<i64> {
+    let bad = || Error::Config("now must be a finite Unix time".into());
+    if let Ok(seconds) = now.cast::<PyInt>() {
+        return seconds.extract::<i64>().map_err(|_| bad().into());
+    }
+    match now.extract::<f64>() {
+        Ok(t) if t.is_finite() => Ok(t.floor() as i64),
+        _ => Err(bad().into()),
+    }
+}
+
+thread_local! {
+    /// The last verifier token this thread saw, keyed for HMAC: a receiver verifies every
+    /// delivery with the same token. Both are wiped when replaced and when the thread ends.
+    static LAST_VERIFIER: RefCell<Option<(Zeroizing<Vec<u8>>, Verifier)>> = const { RefCell::new(None) };
+}
+
+fn verifier_for(token: &Bound<'_, PyAny>) -> PyResult<Verifier> {
+    let not_base64 = || Error::Config("verifier_token is not base64".into());
+    let token: &[u8] = if let Ok(s) = token.cast::<PyString>() {
+        s.to_str().map_err(|_| not_base64())?.as_bytes()
+    } else if let Ok(b) = token.cast::<PyBytes>() {
+        b.as_bytes()
+    } else {
+        return Err(Error::Config("verifier_token must be str or bytes".into()).into());
+    };
+    LAST_VERIFIER.with_borrow_mut(|last| {
+        if let Some((known, verifier)) = last.as_ref()
+            && known.as_slice() == token
+        {
+            return Ok(verifier.clone());
+        }
+        let verifier = Verifier::new(std::str::from_utf8(token).map_err(|_| not_base64())?)?;
+        *last = Some((Zeroizing::new(token.to_vec()), verifier.clone()));
+        Ok(verifier)
+    })
 }
 
 /// Verifies a Helcim webhook delivery and returns its event.
@@ -275,17 +344,14 @@ pub fn verify_webhook(
     body: &Bound<'_, PyAny>,
     verifier_token: &Bound<'_, PyAny>,
     tolerance: f64,
-    now: Option<f64>,
+    now: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyWebhookEvent>> {
-    let token = crate::python::codec::key_bytes(verifier_token, "verifier_token")?;
-    let token = std::str::from_utf8(&token).map_err(|_| Error::Config("verifier_token is not base64".into()))?;
-    let verifier = Verifier::new(token)?;
+    let verifier = verifier_for(verifier_token)?;
     if !tolerance.is_finite() || tolerance < 0.0 {
         return Err(Error::Config("tolerance must be a non-negative number of seconds".into()).into());
     }
     let now = match now {
-        Some(t) if t.is_finite() => t.floor() as i64,
-        Some(_) => return Err(Error::Config("now must be a finite Unix time".into()).into()),
+        Some(t) => unix_seconds(t)?,
         None => now_seconds(),
     };
     let headers = webhook_headers(headers)?;
@@ -301,20 +367,15 @@ pub fn verify_webhook(
     } else {
         return Err(Error::Signature("body must be the raw request body (bytes)".into()).into());
     };
-    let verified = verifier.verify(headers.pairs(), body_bytes, tolerance as u64, now)?;
-    let event_type = match &verified.event {
-        Event::CardTransaction { .. } => "cardTransaction".to_owned(),
-        Event::TerminalCancel { .. } => "terminalCancel".to_owned(),
-        Event::Other { event_type } => event_type.clone(),
+    let (timestamp, event) = verifier.check(headers.text(0), headers.text(1), headers.text(2), body_bytes, tolerance as u64, now)?;
+    let event_type = match &event {
+        Event::CardTransaction { .. } => intern!(py, "cardTransaction").clone().unbind(),
+        Event::TerminalCancel { .. } => intern!(py, "terminalCancel").clone().unbind(),
+        Event::Other { event_type } => PyString::new(py, event_type).unbind(),
     };
-    let base = PyWebhookEvent {
-        event_type,
-        webhook_id: verified.webhook_id,
-        timestamp: verified.timestamp,
-        body: body_object.clone().unbind(),
-    };
+    let base = PyWebhookEvent { event_type, webhook_id: headers.id_object(py), timestamp, body: body_object.clone().unbind() };
     let init = PyClassInitializer::from(base);
-    let object: Bound<'_, PyWebhookEvent> = match verified.event {
+    let object: Bound<'_, PyWebhookEvent> = match event {
         Event::CardTransaction { id } => Bound::new(py, init.add_subclass(PyCardTransactionEvent { transaction_id: id }))?.into_super(),
         Event::TerminalCancel { device_code, currency, transaction_amount, cancelled_at, invoice_number } => Bound::new(
             py,
