@@ -238,6 +238,8 @@ def test_decrypt_rejects_with_decryption_error_only(codec: hesabe.Codec, bad: st
         codec.decrypt(bad)
     assert type(info.value) is posbridge.DecryptionError
     assert isinstance(info.value, posbridge.ProtocolError)
+    # nothing decrypted rides along (a UnicodeDecodeError would carry the plaintext bytes)
+    assert info.value.__cause__ is None and info.value.__context__ is None
 
 
 def test_seed_with_wrong_key_is_decryption_error() -> None:

@@ -7,14 +7,16 @@
 use aes::Aes256;
 use aes::cipher::array::Array;
 use aes::cipher::consts::U16;
-use aes::cipher::{Block as CipherBlock, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt, BlockModeDecrypt, BlockSizeUser, InnerIvInit, KeyInit};
+use aes::cipher::typenum::Unsigned;
+use aes::cipher::{
+    Block as CipherBlock, BlockCipherDecBackend, BlockCipherDecClosure, BlockCipherDecrypt, BlockCipherEncBackend, BlockCipherEncClosure,
+    BlockCipherEncrypt, BlockSizeUser, KeyInit, ParBlocks,
+};
 use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
 use crate::hexcode;
 
-/// CBC decryption over a borrowed cipher: no copy of the expanded key per call.
-type Dec<'a> = cbc::Decryptor<&'a Aes256>;
 type AesBlock = CipherBlock<Aes256>;
 
 pub const KEY_LEN: usize = 32;
@@ -144,7 +146,7 @@ impl Codec {
         let mut plain = Plaintext { buf: vec![0u8; hex_text.len() / 2], len: 0 };
         hexcode::decode_into(hex_text, &mut plain.buf).map_err(|_| bad_ciphertext())?;
         let (blocks, _) = Array::<u8, U16>::slice_as_chunks_mut(&mut plain.buf);
-        Dec::inner_iv_init(&self.cipher, &self.iv.into()).decrypt_blocks(blocks);
+        self.cipher.decrypt_with_backend(CbcDecryptInPlace { iv: self.iv.into(), blocks });
         plain.len = unpad_len(&plain.buf).ok_or_else(bad_ciphertext)?;
         Ok(plain)
     }
@@ -216,6 +218,56 @@ impl BlockCipherEncClosure for CbcToHex<'_> {
     }
 }
 
+/// CBC decryption in place, inside the AES backend: `P[i] = D(C[i]) ⊕ C[i-1]`.
+///
+/// Each run of as many blocks as the backend decrypts at once (30 with VAES, 8 with AES-NI)
+/// is copied to the stack, decrypted from there into place, and XORed with the copy shifted
+/// by one block. `cbc::Decryptor` spends about as long again as the AES itself moving blocks
+/// through its generic in/out buffers (0.6 µs of 1.4 µs for 4 KB on the benchmark machine).
+struct CbcDecryptInPlace<'a> {
+    iv: AesBlock,
+    blocks: &'a mut [AesBlock],
+}
+
+impl BlockSizeUser for CbcDecryptInPlace<'_> {
+    type BlockSize = U16;
+}
+
+impl BlockCipherDecClosure for CbcDecryptInPlace<'_> {
+    #[inline(always)]
+    fn call<B: BlockCipherDecBackend<BlockSize = U16>>(self, backend: &B) {
+        let mut previous = self.iv;
+        let mut runs = self.blocks.chunks_exact_mut(B::ParBlocksSize::USIZE);
+        for run in &mut runs {
+            let Ok(run) = <&mut ParBlocks<B>>::try_from(run) else { continue };
+            let cipher = run.clone();
+            backend.decrypt_par_blocks((&cipher, &mut *run).into());
+            let (first, rest) = run.split_at_mut(1);
+            if let Some(first) = first.first_mut() {
+                xor_block(first, &previous);
+            }
+            for (block, chain) in rest.iter_mut().zip(cipher.iter()) {
+                xor_block(block, chain);
+            }
+            if let Some(last) = cipher.last() {
+                previous = *last;
+            }
+        }
+        for block in runs.into_remainder() {
+            let cipher = *block;
+            backend.decrypt_block(block.into());
+            xor_block(block, &previous);
+            previous = cipher;
+        }
+    }
+}
+
+#[inline(always)]
+fn xor_block(block: &mut AesBlock, with: &AesBlock) {
+    // As one 128-bit word: a single PXOR (a byte loop here does not vectorise).
+    block.0 = (u128::from_ne_bytes(block.0) ^ u128::from_ne_bytes(with.0)).to_ne_bytes();
+}
+
 /// Length of the plaintext once a pad of n equal bytes (1 ≤ n ≤ 32) is stripped.
 fn unpad_len(plain: &[u8]) -> Option<usize> {
     let n = *plain.last()? as usize;
@@ -236,6 +288,7 @@ fn bad_ciphertext() -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aes::cipher::InnerIvInit;
 
     const KEY: &[u8] = b"PkW64zMe5NVdrlPVNnjo2Jy9nOb7v1Xg";
     const IV: &[u8] = b"5NVdrlPVNnjo2Jy9";
@@ -319,8 +372,11 @@ mod tests {
     fn matches_the_cbc_crate_for_every_length_and_both_pads() {
         use aes::cipher::BlockModeEncrypt;
         let c = codec();
-        let data: Vec<u8> = (0..300u32).map(|i| (i * 7 + 3) as u8).collect();
-        for len in 0..data.len() {
+        // Every length up to 300, then lengths that fill the backend's parallel runs (30
+        // blocks with VAES, 8 with AES-NI) exactly, with a remainder, and many times over.
+        let data: Vec<u8> = (0..9000u32).map(|i| (i * 7 + 3) as u8).collect();
+        let lengths = (0..300).chain((300..9000).step_by(37)).chain([479, 480, 481, 959, 960, 4095, 4096, 4097]);
+        for len in lengths {
             let text = &data[..len];
             for (block, size) in [(Block::Pkcs7, 16), (Block::Hesabe32, 32)] {
                 let pad = size - len % size;

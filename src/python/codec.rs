@@ -53,9 +53,10 @@ impl PyCodec {
         } else {
             return Err(Error::Decryption("hex_text must be str or bytes".into()).into());
         };
-        // The str is built from the decrypted buffer itself, which is then wiped.
-        let text = std::str::from_utf8(plain.as_bytes()).map_err(|_| Error::Decryption(BAD_CIPHERTEXT.into()))?;
-        Ok(PyString::new(hex_text.py(), text))
+        // The str is built from the decrypted buffer itself, which is then wiped. CPython
+        // checks the UTF-8 while it copies; its UnicodeDecodeError (which holds the bytes) is
+        // dropped here, never shown.
+        PyString::from_bytes(hex_text.py(), plain.as_bytes()).map_err(|_| Error::Decryption(BAD_CIPHERTEXT.into()).into())
     }
 
     fn __repr__(&self) -> &'static str {
