@@ -273,9 +273,10 @@ mod sse2 {
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use core::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_andnot_si256, _mm256_cmpgt_epi8, _mm256_loadu_si256,
-        _mm256_movemask_epi8, _mm256_or_si256, _mm256_packus_epi16, _mm256_permute4x64_epi64, _mm256_set1_epi8,
-        _mm256_set1_epi16, _mm256_slli_epi16, _mm256_srli_epi16, _mm256_storeu_si256, _mm256_sub_epi8,
+        __m256i, _mm_setr_epi8, _mm256_add_epi8, _mm256_and_si256, _mm256_andnot_si256, _mm256_broadcastsi128_si256,
+        _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_maddubs_epi16, _mm256_movemask_epi8, _mm256_or_si256,
+        _mm256_packus_epi16, _mm256_permute4x64_epi64, _mm256_set1_epi8, _mm256_set1_epi16, _mm256_shuffle_epi8,
+        _mm256_srli_epi16, _mm256_storeu_si256,
     };
 
     #[inline]
@@ -293,25 +294,32 @@ mod avx2 {
         unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast(), v) }
     }
 
+    /// Each digit's value and a mask of the bytes that are not hex digits. The high nibble
+    /// picks, by table, what to subtract ('0', 'A' - 10 or 'a' - 10) and the range the result
+    /// must fall in ('0'..='9' → 0..=9, letters → 10..=15); every other high nibble, bytes
+    /// ≥ 0x80 included, has an empty range.
     #[inline]
     #[target_feature(enable = "avx2")]
     fn values(c: __m256i) -> (__m256i, __m256i) {
-        // AVX2 has no byte "less than": a < b is b > a.
-        let digit = _mm256_and_si256(_mm256_cmpgt_epi8(c, _mm256_set1_epi8(b'0' as i8 - 1)), _mm256_cmpgt_epi8(_mm256_set1_epi8(b'9' as i8 + 1), c));
-        let folded = _mm256_or_si256(c, _mm256_set1_epi8(0x20));
-        let letter = _mm256_and_si256(_mm256_cmpgt_epi8(folded, _mm256_set1_epi8(b'a' as i8 - 1)), _mm256_cmpgt_epi8(_mm256_set1_epi8(b'f' as i8 + 1), folded));
-        let v = _mm256_or_si256(
-            _mm256_and_si256(digit, _mm256_sub_epi8(c, _mm256_set1_epi8(b'0' as i8))),
-            _mm256_and_si256(letter, _mm256_sub_epi8(folded, _mm256_set1_epi8(b'a' as i8 - 10))),
+        const NO: i8 = -128;
+        let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(c), _mm256_set1_epi8(0x0f));
+        #[rustfmt::skip]
+        let (offset, low, high) = (
+            _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 0, 0, -0x30, -0x37, 0, -0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0)),
+            _mm256_broadcastsi128_si256(_mm_setr_epi8(NO, NO, NO, -1, 9, NO, 9, NO, NO, NO, NO, NO, NO, NO, NO, NO)),
+            _mm256_broadcastsi128_si256(_mm_setr_epi8(NO, NO, NO, 10, 16, NO, 16, NO, NO, NO, NO, NO, NO, NO, NO, NO)),
         );
-        let bad = _mm256_andnot_si256(_mm256_or_si256(digit, letter), _mm256_set1_epi8(-1));
-        (v, bad)
+        let v = _mm256_add_epi8(c, _mm256_shuffle_epi8(offset, hi));
+        // Good when low < v < high (signed bytes; v is small for every good digit).
+        let good = _mm256_and_si256(_mm256_cmpgt_epi8(v, _mm256_shuffle_epi8(low, hi)), _mm256_cmpgt_epi8(_mm256_shuffle_epi8(high, hi), v));
+        (v, _mm256_andnot_si256(good, _mm256_set1_epi8(-1)))
     }
 
+    /// Pairs of digit values to bytes, `16 * first + second` in each 16-bit lane.
     #[inline]
     #[target_feature(enable = "avx2")]
     fn pairs(v: __m256i) -> __m256i {
-        _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi16::<4>(v), _mm256_set1_epi16(0x00f0)), _mm256_srli_epi16::<8>(v))
+        _mm256_maddubs_epi16(v, _mm256_set1_epi16(0x0110))
     }
 
     /// Decodes `src` (a multiple of 64 digits) into `dst` (half as long); false if any byte

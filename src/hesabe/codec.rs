@@ -55,6 +55,9 @@ impl Block {
 pub struct Codec {
     cipher: Aes256,
     iv: [u8; IV_LEN],
+    /// The same key for 256-bit VAES decryption, where the CPU has it (`super::vaes`).
+    #[cfg(target_arch = "x86_64")]
+    vaes: Option<super::vaes::DecryptKeys>,
 }
 
 impl Drop for Codec {
@@ -83,7 +86,14 @@ impl Codec {
         })?;
         let cipher = Aes256::new_from_slice(key)
             .map_err(|_| Error::Config("the Hesabe secret key is not a valid AES-256 key".into()))?;
-        Ok(Codec { cipher, iv })
+        #[cfg(target_arch = "x86_64")]
+        let vaes = <&[u8; KEY_LEN]>::try_from(key).ok().and_then(super::vaes::DecryptKeys::new);
+        Ok(Codec {
+            cipher,
+            iv,
+            #[cfg(target_arch = "x86_64")]
+            vaes,
+        })
     }
 
     /// Encrypts `plaintext` and returns lowercase hex.
@@ -145,8 +155,15 @@ impl Codec {
         }
         let mut plain = Plaintext { buf: vec![0u8; hex_text.len() / 2], len: 0 };
         hexcode::decode_into(hex_text, &mut plain.buf).map_err(|_| bad_ciphertext())?;
-        let (blocks, _) = Array::<u8, U16>::slice_as_chunks_mut(&mut plain.buf);
-        self.cipher.decrypt_with_backend(CbcDecryptInPlace { iv: self.iv.into(), blocks });
+        #[cfg(target_arch = "x86_64")]
+        let (done, iv) = match &self.vaes {
+            Some(vaes) => vaes.decrypt_runs(self.iv, &mut plain.buf),
+            None => (0, self.iv),
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let (done, iv) = (0, self.iv);
+        let (blocks, _) = Array::<u8, U16>::slice_as_chunks_mut(plain.buf.get_mut(done..).unwrap_or_default());
+        self.cipher.decrypt_with_backend(CbcDecryptInPlace { iv: iv.into(), blocks });
         plain.len = unpad_len(&plain.buf).ok_or_else(bad_ciphertext)?;
         Ok(plain)
     }
@@ -207,9 +224,7 @@ impl BlockCipherEncClosure for CbcToHex<'_> {
     fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
         let mut chain = self.iv;
         for (block, out) in self.body.iter().chain(self.tail).zip(self.out.chunks_exact_mut(2 * IV_LEN)) {
-            for (c, p) in chain.iter_mut().zip(block.iter()) {
-                *c ^= *p;
-            }
+            xor_block(&mut chain, block);
             backend.encrypt_block_inplace(&mut chain);
             if let Ok(out) = <&mut [u8; 2 * IV_LEN]>::try_from(out) {
                 hexcode::encode_block(chain.as_ref(), out);
@@ -368,10 +383,30 @@ mod tests {
         assert!(!msg.contains("PkW64"));
     }
 
+    /// The codec without its VAES keys: the `aes` crate alone.
+    fn portable(mut c: Codec) -> Codec {
+        #[cfg(target_arch = "x86_64")]
+        {
+            c.vaes = None;
+        }
+        c
+    }
+
+    #[test]
+    fn vaes_is_used_where_the_cpu_has_it() {
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(codec().vaes.is_some(), std::is_x86_feature_detected!("vaes") && std::is_x86_feature_detected!("avx2"));
+    }
+
     #[test]
     fn matches_the_cbc_crate_for_every_length_and_both_pads() {
+        for c in [codec(), portable(codec())] {
+            matches_the_cbc_crate(c);
+        }
+    }
+
+    fn matches_the_cbc_crate(c: Codec) {
         use aes::cipher::BlockModeEncrypt;
-        let c = codec();
         // Every length up to 300, then lengths that fill the backend's parallel runs (30
         // blocks with VAES, 8 with AES-NI) exactly, with a remainder, and many times over.
         let data: Vec<u8> = (0..9000u32).map(|i| (i * 7 + 3) as u8).collect();
