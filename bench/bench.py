@@ -519,7 +519,7 @@ def main() -> int:
     print("ratio: codec = peer µs / posbridge µs; throughput = posbridge / peer; memory = posbridge / peer (context).")
     print()
     print(f"CBC encryption is serial: one AES-256 latency per block, {cbc_floor_ns:.1f} ns on this CPU (the peer's OpenSSL "
-          "on 1 MiB). Encrypting with no overhead at all would take, and so the best ratio any implementation could reach is:")
+          "on 64 KiB). Encrypting with no overhead at all would take, and so the best ratio any implementation could reach is:")
     print()
     print("| payload | blocks | floor | peer | best possible ratio | posbridge |")
     print("|---|---:|---:|---:|---:|---:|")
