@@ -321,3 +321,29 @@ def test_client_works_in_a_forked_child(sb: sandbox.Sandbox) -> None:
     assert started(sb) == before + 1
     sb.helcim_complete("DY6L", outcome="timeout")
     assert client.devices()
+
+
+def test_suspected_duplicate_declined_when_the_check_is_on() -> None:
+    """Helcim's suspected-duplicate check (spec §7.3): same card, cardholder and amount as an
+    approved purchase from the last 5 minutes → declined, with `errors` saying why. Another
+    amount or card is not a duplicate; with the check off (the default) nothing is declined."""
+    with sandbox.Sandbox(helcim_limits=UNLIMITED, helcim_duplicate_check=True) as checked:
+        client = helcim.Client(**checked.helcim_credentials)
+
+        def pay(amount: str, card_type: str = "IN") -> helcim.CardTransaction:
+            client.purchase("DY6L", Decimal(amount))
+            record = checked.helcim_complete("DY6L", "approved", card_type=card_type)
+            return client.card_transaction(record["transactionId"])
+
+        first = pay("25.00")
+        assert first.is_approved and first.errors is None
+        again = pay("25.00")
+        assert not again.is_approved and again.status == "DECLINED" and again.card_batch_id == 0
+        assert again.errors == "Transaction Declined: DECLINED - Suspected duplicate transaction in the last 5 minutes."
+        assert pay("25.01").is_approved
+        assert pay("25.00", card_type="VI").is_approved
+    with sandbox.Sandbox(helcim_limits=UNLIMITED) as unchecked:
+        client = helcim.Client(**unchecked.helcim_credentials)
+        for _ in range(2):
+            client.purchase("DY6L", Decimal("25.00"))
+            assert unchecked.helcim_complete("DY6L", "approved")["status"] == "APPROVED"

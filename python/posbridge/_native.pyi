@@ -70,6 +70,7 @@ class Sandbox:
         helcim_retry_scale: float = 0.01,
         helcim_webhook_timeout: float = 5.0,
         helcim_transaction_delay: float = 0.0,
+        helcim_duplicate_check: bool = False,
     ) -> "Sandbox": ...
     @staticmethod
     def helcim_tokens() -> Dict[str, str]: ...

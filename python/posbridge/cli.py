@@ -199,6 +199,7 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
             token_ttl=args.token_ttl,
             helcim_limits=None if args.helcim_limits == "off" else (5, 100, 3000),
             helcim_webhook_url=args.helcim_webhook_url,
+            helcim_duplicate_check=args.helcim_duplicate_check,
         )
         _serve_sandbox(sandbox, args.json)
     except KeyboardInterrupt:
@@ -532,6 +533,8 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--token-ttl", type=float, default=900.0, help="Hesabe access-token lifetime in seconds (default 900)")
     sb.add_argument("--helcim-limits", choices=["helcim", "off"], default="helcim", help="Helcim's rate limits (5 in flight, 100/min, 3000/h; default) or none (benchmarks)")
     sb.add_argument("--helcim-webhook-url", metavar="URL", help="where to send Helcim's signed webhooks (also settable later: `posbridge helcim --sandbox URL listen`)")
+    sb.add_argument("--helcim-duplicate-check", action="store_true",
+                    help="decline an approved purchase that repeats one from the last 5 minutes (same card, cardholder and amount), as Helcim does")
     sb.add_argument("--json", action="store_true", help="print the URL and credentials as one JSON line")
     sb.set_defaults(func=_cmd_sandbox)
 

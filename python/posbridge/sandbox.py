@@ -125,6 +125,10 @@ class Sandbox:
     :param helcim_webhook_timeout: seconds one delivery attempt may take.
     :param helcim_transaction_delay: seconds a new card transaction answers 404 after its
         webhook (Helcim's records can trail the webhook).
+    :param helcim_duplicate_check: Helcim's suspected-duplicate check: an approved purchase
+        with the card number, cardholder name and amount of an approved purchase from the last
+        5 minutes is declined, its transaction's ``errors`` saying why. Off by default, since
+        every sandbox customer taps the same Interac card.
     """
 
     def __init__(
@@ -140,6 +144,7 @@ class Sandbox:
         helcim_retry_scale: float = 0.01,
         helcim_webhook_timeout: float = 5.0,
         helcim_transaction_delay: float = 0.0,
+        helcim_duplicate_check: bool = False,
     ) -> None:
         self._native = _native.Sandbox(
             port=port,
@@ -152,6 +157,7 @@ class Sandbox:
             helcim_retry_scale=helcim_retry_scale,
             helcim_webhook_timeout=helcim_webhook_timeout,
             helcim_transaction_delay=helcim_transaction_delay,
+            helcim_duplicate_check=helcim_duplicate_check,
         )
 
     # -- where it is ----------------------------------------------------------------------

@@ -46,6 +46,7 @@ impl PySandbox {
         helcim_retry_scale = 0.01,
         helcim_webhook_timeout = 5.0,
         helcim_transaction_delay = 0.0,
+        helcim_duplicate_check = false,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -60,6 +61,7 @@ impl PySandbox {
         helcim_retry_scale: f64,
         helcim_webhook_timeout: f64,
         helcim_transaction_delay: f64,
+        helcim_duplicate_check: bool,
     ) -> PyResult<Self> {
         let helcim_limits = match helcim_limits {
             Some((concurrent, per_minute, per_hour)) => RateLimits { concurrent, per_minute, per_hour },
@@ -76,6 +78,7 @@ impl PySandbox {
             helcim_retry_scale,
             helcim_webhook_timeout: seconds(helcim_webhook_timeout, "helcim_webhook_timeout")?,
             helcim_transaction_delay: seconds_or_zero(helcim_transaction_delay, "helcim_transaction_delay")?,
+            helcim_duplicate_check,
         };
         let inner = block_on(py, Sandbox::start(config))?;
         Ok(PySandbox { inner })

@@ -77,6 +77,7 @@ struct Settings {
     idempotency_replay: bool,
     retry_scale: f64,
     transaction_delay: Duration,
+    duplicate_check: bool,
 }
 
 /// The sandbox merchant: a Canadian account (CAD) with five paired devices.
@@ -144,6 +145,7 @@ impl Helcim {
                 idempotency_replay: config.helcim_idempotency_replay,
                 retry_scale: scale,
                 transaction_delay: config.helcim_transaction_delay,
+                duplicate_check: config.helcim_duplicate_check,
             },
             limiter: limits::Limiter::new(config.helcim_limits),
             faults,

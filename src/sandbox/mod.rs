@@ -75,6 +75,10 @@ pub struct SandboxConfig {
     pub helcim_webhook_timeout: Duration,
     /// A new card transaction answers 404 for this long after its webhook (§10 #10).
     pub helcim_transaction_delay: Duration,
+    /// Helcim's suspected-duplicate check (§7.3): an approved purchase with the card number,
+    /// cardholder name and amount of an approved purchase from the last 5 minutes is declined
+    /// instead. Default off: the sandbox's customers all tap the same Interac card.
+    pub helcim_duplicate_check: bool,
 }
 
 impl Default for SandboxConfig {
@@ -90,6 +94,7 @@ impl Default for SandboxConfig {
             helcim_retry_scale: 0.01,
             helcim_webhook_timeout: Duration::from_secs(5),
             helcim_transaction_delay: Duration::ZERO,
+            helcim_duplicate_check: false,
         }
     }
 }

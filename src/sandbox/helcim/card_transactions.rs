@@ -23,6 +23,9 @@ const CARD_TRANSACTION_NOT_FOUND: &str = "Card Transaction Not Found";
 /// The `user` of transactions nobody logged in for (§4.7).
 const HELCIM_SYSTEM: &str = "Helcim System";
 const CARD_HOLDER_NAME: &str = "SANDBOX CARDHOLDER";
+/// How far back the suspected-duplicate check looks, and what a declined duplicate says (§7.3).
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(5 * 60);
+const SUSPECTED_DUPLICATE: &str = "Transaction Declined: DECLINED - Suspected duplicate transaction in the last 5 minutes.";
 
 /// Approved or declined at the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +62,9 @@ pub(crate) struct CardTransaction {
     pub customer_code: String,
     pub invoice_number: String,
     pub warning: String,
+    /// Why a suspected duplicate was declined (a string, not in the OAS; §4.7, §7.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<String>,
     /// The purchase a refund gives money back for.
     #[serde(skip)]
     pub original_transaction_id: Option<u64>,
@@ -136,8 +142,9 @@ impl Card {
 
 impl HelcimState {
     /// Records what the device did with `pending`. A refund is tapped with the original
-    /// purchase's card; a purchase with `card` (Interac debit when None).
-    pub(super) fn record(&mut self, pending: &Pending, decision: Decision, card: Option<Card>, now: Stamp) -> CardTransaction {
+    /// purchase's card; a purchase with `card` (Interac debit when None). With
+    /// `duplicate_check`, an approval that repeats a recent approved purchase is declined.
+    pub(super) fn record(&mut self, pending: &Pending, decision: Decision, card: Option<Card>, now: Stamp, duplicate_check: bool) -> CardTransaction {
         let original = match pending.kind {
             PendingKind::Refund { original } => self.transactions.iter().find(|t| t.transaction_id == original).cloned(),
             PendingKind::Purchase { .. } => None,
@@ -155,14 +162,26 @@ impl HelcimState {
             Some(code) => code.clone(),
             None => format!("CST{}", NextIds::take(&mut self.next_id.customer)),
         };
-        let approved = decision == Decision::Approved;
+        let purchase = matches!(pending.kind, PendingKind::Purchase { .. });
+        let duplicate = duplicate_check
+            && decision == Decision::Approved
+            && purchase
+            && self.transactions.iter().any(|t| {
+                t.is_purchase()
+                    && t.approved()
+                    && t.card_number == card_number
+                    && t.card_holder_name == card_holder_name
+                    && t.amount == pending.amount
+                    && t.recorded_at.elapsed() < DUPLICATE_WINDOW
+            });
+        let approved = decision == Decision::Approved && !duplicate;
         let transaction = CardTransaction {
             transaction_id: NextIds::take(&mut self.next_id.transaction),
             card_batch_id: if approved { self.open_batch } else { 0 },
             date_created: now.mountain_datetime(),
             status: if approved { "APPROVED" } else { "DECLINED" },
             user: HELCIM_SYSTEM,
-            kind: if matches!(pending.kind, PendingKind::Refund { .. }) { "refund" } else { "purchase" },
+            kind: if purchase { "purchase" } else { "refund" },
             amount: pending.amount,
             currency: pending.amount.currency().code(),
             avs_response: String::new(),
@@ -175,6 +194,7 @@ impl HelcimState {
             customer_code,
             invoice_number: pending.invoice_number.clone(),
             warning: String::new(),
+            errors: duplicate.then(|| SUSPECTED_DUPLICATE.to_owned()),
             original_transaction_id: original.map(|o| o.transaction_id),
             date: now.mountain_date(),
             recorded_at: Instant::now(),
