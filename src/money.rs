@@ -104,6 +104,14 @@ impl Amount {
         self.minor
     }
 
+    /// This amount plus `basis_points` hundredths of a percent of it, rounded half up to the
+    /// currency's minor unit (a surcharge): 100.00 plus 350 bp is 103.50.
+    pub fn plus_basis_points(self, basis_points: u32) -> Amount {
+        let surcharge = (u128::from(self.minor) * u128::from(basis_points) + 5_000) / 10_000;
+        let minor = u64::try_from(u128::from(self.minor) + surcharge).unwrap_or(u64::MAX);
+        Amount { minor, currency: self.currency }
+    }
+
     /// All of the currency's decimals: `"0.100"` for KWD, `"10.99"` for CAD.
     pub fn fixed(self) -> String {
         let scale = 10u64.pow(self.currency.decimals());
@@ -123,6 +131,16 @@ mod tests {
 
     fn kwd(s: &str) -> Result<Amount> {
         Amount::parse("amount", s, Currency::Kwd)
+    }
+
+    #[test]
+    fn surcharge_rounds_half_up_to_the_minor_unit() {
+        let cad = |s: &str| Amount::parse("amount", s, Currency::Cad).unwrap();
+        assert_eq!(cad("100.00").plus_basis_points(350).fixed(), "103.50");
+        assert_eq!(cad("10.99").plus_basis_points(350).fixed(), "11.37"); // 0.38465 → 0.38
+        assert_eq!(cad("0.10").plus_basis_points(500).fixed(), "0.11"); // 0.005 → 0.01
+        assert_eq!(cad("0.10").plus_basis_points(0).fixed(), "0.10");
+        assert_eq!(kwd("1.000").unwrap().plus_basis_points(250).fixed(), "1.025");
     }
 
     #[test]

@@ -14,6 +14,7 @@ import pytest
 
 from posbridge import (
     ApiError,
+    ConfigError,
     AuthError,
     DeviceNotListeningError,
     NotFoundError,
@@ -347,3 +348,28 @@ def test_suspected_duplicate_declined_when_the_check_is_on() -> None:
         for _ in range(2):
             client.purchase("DY6L", Decimal("25.00"))
             assert unchecked.helcim_complete("DY6L", "approved")["status"] == "APPROVED"
+
+
+def test_fee_saver_surcharges_approved_credit_card_purchases() -> None:
+    """In-person Fee Saver (spec §10 #16): an approved credit-card purchase is charged the
+    amount plus the surcharge; Interac debit and declined purchases are not surcharged."""
+    with sandbox.Sandbox(helcim_limits=UNLIMITED, helcim_fee_saver=3.5) as fee:
+        client = helcim.Client(**fee.helcim_credentials)
+
+        def pay(amount: str, card_type: str, outcome: str = "approved") -> helcim.CardTransaction:
+            started = client.purchase("NBL7", Decimal(amount), invoice_number=f"FS-{card_type}-{outcome}")
+            record = fee.helcim_complete("NBL7", outcome, card_type=card_type)
+            transaction = client.card_transaction(record["transactionId"])
+            assert transaction.invoice_number == started.invoice_number
+            return transaction
+
+        assert pay("100.00", "VI").amount == Decimal("103.50")
+        assert pay("10.99", "MC").amount == Decimal("11.37")
+        assert pay("100.00", "IN").amount == Decimal("100.00")
+        assert pay("100.00", "VI", "declined").amount == Decimal("100.00")
+        # What the merchant finds by invoice number is what was charged.
+        [found] = client.find_card_transactions("FS-VI-approved")
+        assert found.amount == Decimal("103.50")
+    for bad in (-1, 10.5, 3.555, float("nan")):
+        with pytest.raises(ConfigError):
+            sandbox.Sandbox(helcim_fee_saver=bad)

@@ -71,6 +71,7 @@ class Sandbox:
         helcim_webhook_timeout: float = 5.0,
         helcim_transaction_delay: float = 0.0,
         helcim_duplicate_check: bool = False,
+        helcim_fee_saver: float = 0.0,
     ) -> "Sandbox": ...
     @staticmethod
     def helcim_tokens() -> Dict[str, str]: ...

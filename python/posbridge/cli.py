@@ -200,6 +200,7 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
             helcim_limits=None if args.helcim_limits == "off" else (5, 100, 3000),
             helcim_webhook_url=args.helcim_webhook_url,
             helcim_duplicate_check=args.helcim_duplicate_check,
+            helcim_fee_saver=args.helcim_fee_saver,
         )
         _serve_sandbox(sandbox, args.json)
     except KeyboardInterrupt:
@@ -535,6 +536,8 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--helcim-webhook-url", metavar="URL", help="where to send Helcim's signed webhooks (also settable later: `posbridge helcim --sandbox URL listen`)")
     sb.add_argument("--helcim-duplicate-check", action="store_true",
                     help="decline an approved purchase that repeats one from the last 5 minutes (same card, cardholder and amount), as Helcim does")
+    sb.add_argument("--helcim-fee-saver", type=float, default=0.0, metavar="PERCENT",
+                    help="Helcim's In-person Fee Saver: a surcharge (e.g. 3.5) added to approved credit-card purchases (default 0, off)")
     sb.add_argument("--json", action="store_true", help="print the URL and credentials as one JSON line")
     sb.set_defaults(func=_cmd_sandbox)
 

@@ -129,6 +129,10 @@ class Sandbox:
         with the card number, cardholder name and amount of an approved purchase from the last
         5 minutes is declined, its transaction's ``errors`` saying why. Off by default, since
         every sandbox customer taps the same Interac card.
+    :param helcim_fee_saver: Helcim's In-person Fee Saver, a surcharge in percent (``3.5``)
+        that customers paying by credit card accept on the device: the approved transaction's
+        ``amount`` is the purchase's plus the surcharge, rounded to the cent. Interac debit is
+        never surcharged. ``0`` (the default) is off.
     """
 
     def __init__(
@@ -145,6 +149,7 @@ class Sandbox:
         helcim_webhook_timeout: float = 5.0,
         helcim_transaction_delay: float = 0.0,
         helcim_duplicate_check: bool = False,
+        helcim_fee_saver: float = 0.0,
     ) -> None:
         self._native = _native.Sandbox(
             port=port,
@@ -158,6 +163,7 @@ class Sandbox:
             helcim_webhook_timeout=helcim_webhook_timeout,
             helcim_transaction_delay=helcim_transaction_delay,
             helcim_duplicate_check=helcim_duplicate_check,
+            helcim_fee_saver=helcim_fee_saver,
         )
 
     # -- where it is ----------------------------------------------------------------------

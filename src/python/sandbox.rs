@@ -27,6 +27,15 @@ fn seconds_or_zero(value: f64, name: &str) -> crate::Result<Duration> {
     if value == 0.0 { Ok(Duration::ZERO) } else { seconds(value, name) }
 }
 
+/// A percentage with at most two decimals (3.5 → 350 basis points), 0 to 10.
+fn percent_as_basis_points(percent: f64, name: &str) -> crate::Result<u32> {
+    let bp = (percent * 100.0).round();
+    if !percent.is_finite() || !(0.0..=10.0).contains(&percent) || (bp - percent * 100.0).abs() > 1e-6 {
+        return Err(crate::Error::Config(format!("{name} must be a percentage from 0 to 10 with at most two decimals")));
+    }
+    Ok(bp as u32)
+}
+
 fn json_text(value: &serde_json::Value) -> String {
     value.to_string()
 }
@@ -47,6 +56,7 @@ impl PySandbox {
         helcim_webhook_timeout = 5.0,
         helcim_transaction_delay = 0.0,
         helcim_duplicate_check = false,
+        helcim_fee_saver = 0.0,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -62,6 +72,7 @@ impl PySandbox {
         helcim_webhook_timeout: f64,
         helcim_transaction_delay: f64,
         helcim_duplicate_check: bool,
+        helcim_fee_saver: f64,
     ) -> PyResult<Self> {
         let helcim_limits = match helcim_limits {
             Some((concurrent, per_minute, per_hour)) => RateLimits { concurrent, per_minute, per_hour },
@@ -79,6 +90,7 @@ impl PySandbox {
             helcim_webhook_timeout: seconds(helcim_webhook_timeout, "helcim_webhook_timeout")?,
             helcim_transaction_delay: seconds_or_zero(helcim_transaction_delay, "helcim_transaction_delay")?,
             helcim_duplicate_check,
+            helcim_fee_saver_bp: percent_as_basis_points(helcim_fee_saver, "helcim_fee_saver")?,
         };
         let inner = block_on(py, Sandbox::start(config))?;
         Ok(PySandbox { inner })

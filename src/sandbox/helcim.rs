@@ -77,7 +77,7 @@ struct Settings {
     idempotency_replay: bool,
     retry_scale: f64,
     transaction_delay: Duration,
-    duplicate_check: bool,
+    rules: card_transactions::Rules,
 }
 
 /// The sandbox merchant: a Canadian account (CAD) with five paired devices.
@@ -135,6 +135,9 @@ impl Helcim {
         if !scale.is_finite() || !(0.0..=1.0).contains(&scale) {
             return Err(Error::Config("helcim_retry_scale must be between 0 and 1 (1 = Helcim's real schedule)".into()));
         }
+        if config.helcim_fee_saver_bp > 1_000 {
+            return Err(Error::Config("helcim_fee_saver must be between 0 and 10 percent".into()));
+        }
         if config.helcim_webhook_timeout.is_zero() {
             return Err(Error::Config("helcim_webhook_timeout must be positive".into()));
         }
@@ -145,7 +148,7 @@ impl Helcim {
                 idempotency_replay: config.helcim_idempotency_replay,
                 retry_scale: scale,
                 transaction_delay: config.helcim_transaction_delay,
-                duplicate_check: config.helcim_duplicate_check,
+                rules: card_transactions::Rules { duplicate_check: config.helcim_duplicate_check, fee_saver_bp: config.helcim_fee_saver_bp },
             },
             limiter: limits::Limiter::new(config.helcim_limits),
             faults,

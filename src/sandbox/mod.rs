@@ -79,6 +79,10 @@ pub struct SandboxConfig {
     /// cardholder name and amount of an approved purchase from the last 5 minutes is declined
     /// instead. Default off: the sandbox's customers all tap the same Interac card.
     pub helcim_duplicate_check: bool,
+    /// Helcim's In-person Fee Saver (§4.4, §10 #16): a surcharge the customer accepts on the
+    /// device, in basis points (350 = 3.5 %) of the amount, added to approved credit-card
+    /// purchases (Interac debit is never surcharged). 0, the default, is off.
+    pub helcim_fee_saver_bp: u32,
 }
 
 impl Default for SandboxConfig {
@@ -95,6 +99,7 @@ impl Default for SandboxConfig {
             helcim_webhook_timeout: Duration::from_secs(5),
             helcim_transaction_delay: Duration::ZERO,
             helcim_duplicate_check: false,
+            helcim_fee_saver_bp: 0,
         }
     }
 }

@@ -27,6 +27,15 @@ const CARD_HOLDER_NAME: &str = "SANDBOX CARDHOLDER";
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(5 * 60);
 const SUSPECTED_DUPLICATE: &str = "Transaction Declined: DECLINED - Suspected duplicate transaction in the last 5 minutes.";
 
+/// Merchant-account rules applied when the device finishes (options, off by default).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Rules {
+    /// Decline suspected duplicates (§7.3).
+    pub duplicate_check: bool,
+    /// Fee Saver surcharge on credit-card purchases, in basis points (§10 #16).
+    pub fee_saver_bp: u32,
+}
+
 /// Approved or declined at the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Decision {
@@ -142,9 +151,9 @@ impl Card {
 
 impl HelcimState {
     /// Records what the device did with `pending`. A refund is tapped with the original
-    /// purchase's card; a purchase with `card` (Interac debit when None). With
-    /// `duplicate_check`, an approval that repeats a recent approved purchase is declined.
-    pub(super) fn record(&mut self, pending: &Pending, decision: Decision, card: Option<Card>, now: Stamp, duplicate_check: bool) -> CardTransaction {
+    /// purchase's card; a purchase with `card` (Interac debit when None). The `rules` may
+    /// decline a suspected duplicate or add a Fee Saver surcharge to a credit-card purchase.
+    pub(super) fn record(&mut self, pending: &Pending, decision: Decision, card: Option<Card>, now: Stamp, rules: Rules) -> CardTransaction {
         let original = match pending.kind {
             PendingKind::Refund { original } => self.transactions.iter().find(|t| t.transaction_id == original).cloned(),
             PendingKind::Purchase { .. } => None,
@@ -163,7 +172,10 @@ impl HelcimState {
             None => format!("CST{}", NextIds::take(&mut self.next_id.customer)),
         };
         let purchase = matches!(pending.kind, PendingKind::Purchase { .. });
-        let duplicate = duplicate_check
+        let debit = matches!(card_type.as_str(), "IN" | "DB");
+        // What an approval charges: the Fee Saver surcharge is on credit-card purchases only.
+        let charged = if purchase && !debit { pending.amount.plus_basis_points(rules.fee_saver_bp) } else { pending.amount };
+        let duplicate = rules.duplicate_check
             && decision == Decision::Approved
             && purchase
             && self.transactions.iter().any(|t| {
@@ -171,10 +183,11 @@ impl HelcimState {
                     && t.approved()
                     && t.card_number == card_number
                     && t.card_holder_name == card_holder_name
-                    && t.amount == pending.amount
+                    && t.amount == charged
                     && t.recorded_at.elapsed() < DUPLICATE_WINDOW
             });
         let approved = decision == Decision::Approved && !duplicate;
+        let amount = if approved { charged } else { pending.amount };
         let transaction = CardTransaction {
             transaction_id: NextIds::take(&mut self.next_id.transaction),
             card_batch_id: if approved { self.open_batch } else { 0 },
@@ -182,8 +195,8 @@ impl HelcimState {
             status: if approved { "APPROVED" } else { "DECLINED" },
             user: HELCIM_SYSTEM,
             kind: if purchase { "purchase" } else { "refund" },
-            amount: pending.amount,
-            currency: pending.amount.currency().code(),
+            amount,
+            currency: amount.currency().code(),
             avs_response: String::new(),
             cvv_response: String::new(),
             card_type,

@@ -197,7 +197,7 @@ impl Helcim {
                 }
                 Outcome::Approved | Outcome::Declined => {
                     let decision = if outcome == Outcome::Approved { Decision::Approved } else { Decision::Declined };
-                    let transaction = state.record(&pending, decision, card, now, self.settings.duplicate_check);
+                    let transaction = state.record(&pending, decision, card, now, self.settings.rules);
                     let body = json!({ "id": transaction.transaction_id.to_string(), "type": "cardTransaction" });
                     let message = state.message("cardTransaction", &body);
                     (to_json(&transaction)?, message)
