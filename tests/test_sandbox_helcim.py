@@ -158,6 +158,22 @@ def test_webhook_faults_and_retries(receiver: FakeHesabe) -> None:
         assert kind in sandbox.FAULTS
 
 
+def test_signature_rotation_signs_twice(receiver: FakeHesabe) -> None:
+    """During a token rotation the header carries the retiring key's signature first; only the
+    second, by the merchant's token, verifies, and posbridge's verifier accepts the delivery."""
+    receiver.routes[("POST", HOOK)] = lambda rec: (200, {})
+    with sandbox.Sandbox(helcim_webhook_url=receiver.url + HOOK, helcim_signature_rotation=True) as sb:
+        assert purchase(sb, "DY6L", {"currency": "CAD", "transactionAmount": 4}).status_code == 202
+        sb.helcim_complete("DY6L", "approved")
+        [rec] = wait_for(receiver, 1)
+        entries = (rec.header("webhook-signature") or "").split(" ")
+        assert len(entries) == 2 and all(e.startswith("v1,") for e in entries)
+        as_single = [signature_ok(Recorded(rec.method, rec.path, {**rec.headers, "webhook-signature": e}, rec.body)) for e in entries]
+        assert as_single == [False, True]
+        event = posbridge.helcim.verify_webhook(rec.headers, rec.body, sandbox.HELCIM_VERIFIER_TOKEN)
+        assert event.type == "cardTransaction"
+
+
 def test_options(sb: sandbox.Sandbox) -> None:
     with sandbox.Sandbox(helcim_limits=(5, 2, 100)) as limited:
         headers = {"api-token": limited.helcim_api_token}

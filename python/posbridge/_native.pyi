@@ -72,6 +72,7 @@ class Sandbox:
         helcim_transaction_delay: float = 0.0,
         helcim_duplicate_check: bool = False,
         helcim_fee_saver: float = 0.0,
+        helcim_signature_rotation: bool = False,
     ) -> "Sandbox": ...
     @staticmethod
     def helcim_tokens() -> Dict[str, str]: ...

@@ -201,6 +201,7 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
             helcim_webhook_url=args.helcim_webhook_url,
             helcim_duplicate_check=args.helcim_duplicate_check,
             helcim_fee_saver=args.helcim_fee_saver,
+            helcim_signature_rotation=args.helcim_signature_rotation,
         )
         _serve_sandbox(sandbox, args.json)
     except KeyboardInterrupt:
@@ -538,6 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="decline an approved purchase that repeats one from the last 5 minutes (same card, cardholder and amount), as Helcim does")
     sb.add_argument("--helcim-fee-saver", type=float, default=0.0, metavar="PERCENT",
                     help="Helcim's In-person Fee Saver: a surcharge (e.g. 3.5) added to approved credit-card purchases (default 0, off)")
+    sb.add_argument("--helcim-signature-rotation", action="store_true",
+                    help="sign each webhook with a retiring key and with the merchant's, as during a verifier-token rotation")
     sb.add_argument("--json", action="store_true", help="print the URL and credentials as one JSON line")
     sb.set_defaults(func=_cmd_sandbox)
 

@@ -133,6 +133,9 @@ class Sandbox:
         that customers paying by credit card accept on the device: the approved transaction's
         ``amount`` is the purchase's plus the surcharge, rounded to the cent. Interac debit is
         never surcharged. ``0`` (the default) is off.
+    :param helcim_signature_rotation: sign every webhook twice, as while Helcim rotates the
+        verifier token: ``webhook-signature`` is ``v1,<retiring key> v1,<merchant's key>``, so a
+        receiver must accept any entry that matches (:func:`posbridge.helcim.verify_webhook` does).
     """
 
     def __init__(
@@ -150,6 +153,7 @@ class Sandbox:
         helcim_transaction_delay: float = 0.0,
         helcim_duplicate_check: bool = False,
         helcim_fee_saver: float = 0.0,
+        helcim_signature_rotation: bool = False,
     ) -> None:
         self._native = _native.Sandbox(
             port=port,
@@ -164,6 +168,7 @@ class Sandbox:
             helcim_transaction_delay=helcim_transaction_delay,
             helcim_duplicate_check=helcim_duplicate_check,
             helcim_fee_saver=helcim_fee_saver,
+            helcim_signature_rotation=helcim_signature_rotation,
         )
 
     # -- where it is ----------------------------------------------------------------------

@@ -57,6 +57,7 @@ impl PySandbox {
         helcim_transaction_delay = 0.0,
         helcim_duplicate_check = false,
         helcim_fee_saver = 0.0,
+        helcim_signature_rotation = false,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -73,6 +74,7 @@ impl PySandbox {
         helcim_transaction_delay: f64,
         helcim_duplicate_check: bool,
         helcim_fee_saver: f64,
+        helcim_signature_rotation: bool,
     ) -> PyResult<Self> {
         let helcim_limits = match helcim_limits {
             Some((concurrent, per_minute, per_hour)) => RateLimits { concurrent, per_minute, per_hour },
@@ -91,6 +93,7 @@ impl PySandbox {
             helcim_transaction_delay: seconds_or_zero(helcim_transaction_delay, "helcim_transaction_delay")?,
             helcim_duplicate_check,
             helcim_fee_saver_bp: percent_as_basis_points(helcim_fee_saver, "helcim_fee_saver")?,
+            helcim_signature_rotation,
         };
         let inner = block_on(py, Sandbox::start(config))?;
         Ok(PySandbox { inner })

@@ -78,6 +78,7 @@ struct Settings {
     retry_scale: f64,
     transaction_delay: Duration,
     rules: card_transactions::Rules,
+    signature_rotation: bool,
 }
 
 /// The sandbox merchant: a Canadian account (CAD) with five paired devices.
@@ -149,6 +150,7 @@ impl Helcim {
                 retry_scale: scale,
                 transaction_delay: config.helcim_transaction_delay,
                 rules: card_transactions::Rules { duplicate_check: config.helcim_duplicate_check, fee_saver_bp: config.helcim_fee_saver_bp },
+                signature_rotation: config.helcim_signature_rotation,
             },
             limiter: limits::Limiter::new(config.helcim_limits),
             faults,

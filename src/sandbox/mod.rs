@@ -83,6 +83,9 @@ pub struct SandboxConfig {
     /// device, in basis points (350 = 3.5 %) of the amount, added to approved credit-card
     /// purchases (Interac debit is never surcharged). 0, the default, is off.
     pub helcim_fee_saver_bp: u32,
+    /// Sign every webhook twice, as during a verifier-token rotation (§6.6): first with a
+    /// retiring key the receiver does not have, then with the merchant's. Default off.
+    pub helcim_signature_rotation: bool,
 }
 
 impl Default for SandboxConfig {
@@ -100,6 +103,7 @@ impl Default for SandboxConfig {
             helcim_transaction_delay: Duration::ZERO,
             helcim_duplicate_check: false,
             helcim_fee_saver_bp: 0,
+            helcim_signature_rotation: false,
         }
     }
 }

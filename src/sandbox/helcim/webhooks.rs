@@ -184,7 +184,12 @@ impl Helcim {
         }
         let bad_signature = self.faults.take("POST", path, |kind| *kind == FaultKind::BadSignature).is_some();
         let signer = if bad_signature { &self.sender.other_verifier } else { &self.sender.verifier };
-        let signature = signer.signature_header(&message.webhook_id, timestamp, &message.body);
+        let mut signature = signer.signature_header(&message.webhook_id, timestamp, &message.body);
+        if self.settings.signature_rotation {
+            // The retiring key's signature first: a receiver that reads only the first entry fails.
+            let retiring = self.sender.other_verifier.signature_header(&message.webhook_id, timestamp, &message.body);
+            signature = format!("{retiring} {signature}");
+        }
         let sent = self
             .sender
             .http
