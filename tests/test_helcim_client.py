@@ -373,3 +373,31 @@ def test_fee_saver_surcharges_approved_credit_card_purchases() -> None:
     for bad in (-1, 10.5, 3.555, float("nan")):
         with pytest.raises(ConfigError):
             sandbox.Sandbox(helcim_fee_saver=bad)
+
+
+def test_refund_declines_at_the_device_when_asked() -> None:
+    """Spec §10 #8's other reading: an open-batch original or an over-refund is taken (202),
+    then declined at the device with `errors`; a refund within the rules still goes through,
+    and a refund that was taken but will be declined does not use up what is left."""
+    with sandbox.Sandbox(helcim_limits=UNLIMITED, helcim_refund_declines=True) as sb:
+        client = helcim.Client(**sb.helcim_credentials)
+        client.purchase("DY6L", Decimal("20.00"), invoice_number="SO-RD")
+        original = sb.helcim_complete("DY6L", "approved")["transactionId"]
+
+        def refund(amount: str) -> helcim.CardTransaction:
+            started = client.refund("DY6L", Decimal(amount), original)
+            assert started.status_code == 202
+            return client.card_transaction(sb.helcim_complete("DY6L", "approved")["transactionId"])
+
+        open_batch = refund("5.00")
+        assert (open_batch.type, open_batch.status) == ("refund", "DECLINED")
+        assert open_batch.errors is not None and "open batch" in open_batch.errors
+        sb.helcim_close_batch()
+        too_much = refund("20.01")
+        assert too_much.status == "DECLINED" and "exceeds" in (too_much.errors or "")
+        assert refund("20.00").is_approved
+        client.purchase("NBL7", Decimal("9.00"))
+        credit = sb.helcim_complete("NBL7", "approved", card_type="VI")["transactionId"]
+        sb.helcim_close_batch()
+        with pytest.raises(ApiError, match="(?i)credit|payment api"):  # still a 400: not an §10 #8 case
+            client.refund("NBL7", Decimal("1.00"), credit)

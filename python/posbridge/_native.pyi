@@ -73,6 +73,7 @@ class Sandbox:
         helcim_duplicate_check: bool = False,
         helcim_fee_saver: float = 0.0,
         helcim_signature_rotation: bool = False,
+        helcim_refund_declines: bool = False,
     ) -> "Sandbox": ...
     @staticmethod
     def helcim_tokens() -> Dict[str, str]: ...

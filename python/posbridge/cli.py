@@ -202,6 +202,7 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
             helcim_duplicate_check=args.helcim_duplicate_check,
             helcim_fee_saver=args.helcim_fee_saver,
             helcim_signature_rotation=args.helcim_signature_rotation,
+            helcim_refund_declines=args.helcim_refund_declines,
         )
         _serve_sandbox(sandbox, args.json)
     except KeyboardInterrupt:
@@ -541,6 +542,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="Helcim's In-person Fee Saver: a surcharge (e.g. 3.5) added to approved credit-card purchases (default 0, off)")
     sb.add_argument("--helcim-signature-rotation", action="store_true",
                     help="sign each webhook with a retiring key and with the merchant's, as during a verifier-token rotation")
+    sb.add_argument("--helcim-refund-declines", action="store_true",
+                    help="take an over-refund or an open-batch refund (202) and decline it at the device, instead of a 400")
     sb.add_argument("--json", action="store_true", help="print the URL and credentials as one JSON line")
     sb.set_defaults(func=_cmd_sandbox)
 

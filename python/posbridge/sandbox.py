@@ -136,6 +136,9 @@ class Sandbox:
     :param helcim_signature_rotation: sign every webhook twice, as while Helcim rotates the
         verifier token: ``webhook-signature`` is ``v1,<retiring key> v1,<merchant's key>``, so a
         receiver must accept any entry that matches (:func:`posbridge.helcim.verify_webhook` does).
+    :param helcim_refund_declines: an over-refund or a refund of a purchase still in the open
+        batch is taken (202) and then declined at the device, the transaction's ``errors``
+        saying why, instead of refused at once with a 400 (Helcim does not say which).
     """
 
     def __init__(
@@ -154,6 +157,7 @@ class Sandbox:
         helcim_duplicate_check: bool = False,
         helcim_fee_saver: float = 0.0,
         helcim_signature_rotation: bool = False,
+        helcim_refund_declines: bool = False,
     ) -> None:
         self._native = _native.Sandbox(
             port=port,
@@ -169,6 +173,7 @@ class Sandbox:
             helcim_duplicate_check=helcim_duplicate_check,
             helcim_fee_saver=helcim_fee_saver,
             helcim_signature_rotation=helcim_signature_rotation,
+            helcim_refund_declines=helcim_refund_declines,
         )
 
     # -- where it is ----------------------------------------------------------------------

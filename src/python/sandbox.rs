@@ -58,6 +58,7 @@ impl PySandbox {
         helcim_duplicate_check = false,
         helcim_fee_saver = 0.0,
         helcim_signature_rotation = false,
+        helcim_refund_declines = false,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -75,6 +76,7 @@ impl PySandbox {
         helcim_duplicate_check: bool,
         helcim_fee_saver: f64,
         helcim_signature_rotation: bool,
+        helcim_refund_declines: bool,
     ) -> PyResult<Self> {
         let helcim_limits = match helcim_limits {
             Some((concurrent, per_minute, per_hour)) => RateLimits { concurrent, per_minute, per_hour },
@@ -94,6 +96,7 @@ impl PySandbox {
             helcim_duplicate_check,
             helcim_fee_saver_bp: percent_as_basis_points(helcim_fee_saver, "helcim_fee_saver")?,
             helcim_signature_rotation,
+            helcim_refund_declines,
         };
         let inner = block_on(py, Sandbox::start(config))?;
         Ok(PySandbox { inner })

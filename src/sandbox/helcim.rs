@@ -79,6 +79,7 @@ struct Settings {
     transaction_delay: Duration,
     rules: card_transactions::Rules,
     signature_rotation: bool,
+    refund_declines: bool,
 }
 
 /// The sandbox merchant: a Canadian account (CAD) with five paired devices.
@@ -151,6 +152,7 @@ impl Helcim {
                 transaction_delay: config.helcim_transaction_delay,
                 rules: card_transactions::Rules { duplicate_check: config.helcim_duplicate_check, fee_saver_bp: config.helcim_fee_saver_bp },
                 signature_rotation: config.helcim_signature_rotation,
+                refund_declines: config.helcim_refund_declines,
             },
             limiter: limits::Limiter::new(config.helcim_limits),
             faults,

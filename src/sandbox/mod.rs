@@ -86,6 +86,10 @@ pub struct SandboxConfig {
     /// Sign every webhook twice, as during a verifier-token rotation (§6.6): first with a
     /// retiring key the receiver does not have, then with the merchant's. Default off.
     pub helcim_signature_rotation: bool,
+    /// An over-refund or a refund of an open-batch purchase is taken (202) and declined at
+    /// the device, its transaction's `errors` saying why, instead of refused with a 400
+    /// (§10 #8: Helcim's behaviour is unknown). Default off (the 400).
+    pub helcim_refund_declines: bool,
 }
 
 impl Default for SandboxConfig {
@@ -104,6 +108,7 @@ impl Default for SandboxConfig {
             helcim_duplicate_check: false,
             helcim_fee_saver_bp: 0,
             helcim_signature_rotation: false,
+            helcim_refund_declines: false,
         }
     }
 }

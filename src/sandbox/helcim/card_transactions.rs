@@ -186,7 +186,7 @@ impl HelcimState {
                     && t.amount == charged
                     && t.recorded_at.elapsed() < DUPLICATE_WINDOW
             });
-        let approved = decision == Decision::Approved && !duplicate;
+        let approved = decision == Decision::Approved && !duplicate && pending.decline.is_none();
         let amount = if approved { charged } else { pending.amount };
         let transaction = CardTransaction {
             transaction_id: NextIds::take(&mut self.next_id.transaction),
@@ -207,7 +207,7 @@ impl HelcimState {
             customer_code,
             invoice_number: pending.invoice_number.clone(),
             warning: String::new(),
-            errors: duplicate.then(|| SUSPECTED_DUPLICATE.to_owned()),
+            errors: if duplicate { Some(SUSPECTED_DUPLICATE.to_owned()) } else { pending.decline.clone().filter(|_| decision == Decision::Approved) },
             original_transaction_id: original.map(|o| o.transaction_id),
             date: now.mountain_date(),
             recorded_at: Instant::now(),
@@ -230,7 +230,7 @@ impl HelcimState {
             .devices
             .iter()
             .filter_map(|d| d.awaiting.as_ref())
-            .filter(|p| matches!(p.kind, PendingKind::Refund { original: id } if id == original.transaction_id))
+            .filter(|p| p.decline.is_none() && matches!(p.kind, PendingKind::Refund { original: id } if id == original.transaction_id))
             .map(|p| p.amount.minor_units())
             .sum();
         original.amount.minor_units().saturating_sub(refunded).saturating_sub(waiting)

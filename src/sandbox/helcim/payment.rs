@@ -36,6 +36,9 @@ pub(crate) struct Pending {
     /// purchase names none, §4.4); a refund carries its purchase's.
     pub invoice_number: String,
     pub customer_code: Option<String>,
+    /// A refund Helcim takes and then declines at the device (§10 #8, with
+    /// `helcim_refund_declines`): why.
+    pub decline: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +99,7 @@ pub(super) async fn purchase(State(helcim): State<Arc<Helcim>>, access: Access, 
     helcim.start(&code, "purchase", key, payload, |state| {
         let invoice_given = invoice_number.is_some();
         let invoice_number = invoice_number.unwrap_or_else(|| format!("INV{}", NextIds::take(&mut state.next_id.invoice)));
-        Ok(Pending { kind: PendingKind::Purchase { invoice_given }, amount, invoice_number, customer_code })
+        Ok(Pending { kind: PendingKind::Purchase { invoice_given }, amount, invoice_number, customer_code, decline: None })
     })
 }
 
@@ -116,6 +119,7 @@ pub(super) async fn refund(State(helcim): State<Arc<Helcim>>, access: Access, Pa
     let (Some(amount), Some(original), true) = (amount, original, currency_ok) else {
         return Err(invalid_field("transactionAmount", "Invalid transaction amount"));
     };
+    let declines = helcim.settings.refund_declines;
     helcim.start(&code, "refund", key, payload, |state| {
         let refused = |message: &str| invalid_field("originalTransactionId", message);
         let purchase = state
@@ -129,19 +133,27 @@ pub(super) async fn refund(State(helcim): State<Arc<Helcim>>, access: Access, Pa
         if !purchase.is_debit() {
             return Err(refused(USE_PAYMENT_API));
         }
-        if purchase.card_batch_id >= state.open_batch {
-            return Err(refused(USE_REVERSE));
-        }
+        // An open-batch original or an over-refund: a 400 now, or (§10 #8's other reading)
+        // taken, then declined at the device.
         let refundable = state.refundable_minor(purchase);
-        if amount.minor_units() > refundable {
-            let left = minor_text(refundable);
-            return Err(invalid_field("transactionAmount", format!("The refund amount exceeds what is left to refund ({left})")));
-        }
+        let broken = if purchase.card_batch_id >= state.open_batch {
+            Some(("originalTransactionId", USE_REVERSE.to_owned()))
+        } else if amount.minor_units() > refundable {
+            Some(("transactionAmount", format!("The refund amount exceeds what is left to refund ({})", minor_text(refundable))))
+        } else {
+            None
+        };
+        let decline = match broken {
+            Some((field, message)) if !declines => return Err(invalid_field(field, message)),
+            Some((_, message)) => Some(format!("Transaction Declined: {message}")),
+            None => None,
+        };
         Ok(Pending {
             kind: PendingKind::Refund { original },
             amount,
             invoice_number: purchase.invoice_number.clone(),
             customer_code: Some(purchase.customer_code.clone()),
+            decline,
         })
     })
 }
