@@ -3,7 +3,7 @@
 //! because a web server calls it on every delivery.
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::future::Future;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
@@ -16,20 +16,29 @@ use crate::error::Error;
 use crate::helcim::vendor::{WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER};
 use crate::helcim::{Event, HelcimClient, HelcimConfig, Verifier};
 use crate::money::Currency;
-use crate::python::per_process::PerProcess;
-use crate::python::runtime::{awaitable, call_here};
+use crate::python::per_process::{PerProcess, VendorClient};
 use crate::transport;
+
+impl VendorClient for HelcimClient {
+    type Config = HelcimConfig;
+
+    fn from_config(config: HelcimConfig) -> crate::Result<Self> {
+        HelcimClient::new(config)
+    }
+
+    fn config(&self) -> &HelcimConfig {
+        HelcimClient::config(self)
+    }
+
+    fn run(&self, operation: &str, params: &str) -> impl Future<Output = crate::Result<String>> + Send {
+        self.call(operation, params)
+    }
+}
 
 #[pyclass(module = "posbridge._native", name = "HelcimClient", frozen)]
 pub struct PyHelcimClient {
-    config: HelcimConfig,
+    /// Rebuilt (fresh connection pool) in a forked child.
     current: PerProcess<HelcimClient>,
-}
-
-impl PyHelcimClient {
-    fn client(&self) -> crate::Result<Arc<HelcimClient>> {
-        self.current.get(|| HelcimClient::new(self.config.clone()))
-    }
 }
 
 #[pymethods]
@@ -47,29 +56,25 @@ impl PyHelcimClient {
             currency,
             rate_limit,
         };
-        let client = HelcimClient::new(config)?;
-        let config = client.config().clone();
-        Ok(PyHelcimClient { config, current: PerProcess::new(client) })
+        Ok(PyHelcimClient { current: PerProcess::new(config)? })
     }
 
     /// Runs `operation` with `params` (a JSON object); returns the reply as JSON text
     /// (`status`, `minute_remaining`, `hour_remaining`, `idempotency_key`, `body`). The GIL
     /// is released while the request is under way.
     fn call(&self, py: Python<'_>, operation: String, params: String) -> PyResult<String> {
-        let client = self.client()?;
-        Ok(call_here(py, async move { client.call(&operation, &params).await })?)
+        self.current.call(py, operation, params)
     }
 
     /// The awaitable twin of `call`; must be called from a coroutine.
     fn call_async<'py>(&self, py: Python<'py>, operation: String, params: String) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client()?;
-        awaitable(py, async move { client.call(&operation, &params).await })
+        self.current.call_async(py, operation, params)
     }
 
     /// The request `operation` would send, as `(method, path_and_query, body,
     /// idempotency_key)`, without sending it.
     fn wire(&self, operation: &str, params: &str) -> PyResult<(String, String, Option<String>, Option<String>)> {
-        let req = self.client()?.build(operation, params)?;
+        let req = self.current.get()?.build(operation, params)?;
         let method = match req.method {
             crate::helcim::request::Method::Get => "GET",
             crate::helcim::request::Method::Post => "POST",
@@ -79,21 +84,21 @@ impl PyHelcimClient {
 
     #[getter]
     fn base_url(&self) -> &str {
-        &self.config.base_url
+        &self.current.config().base_url
     }
 
     #[getter]
     fn currency(&self) -> Option<&'static str> {
-        self.config.currency.map(Currency::code)
+        self.current.config().currency.map(Currency::code)
     }
 
     #[getter]
     fn rate_limit(&self) -> bool {
-        self.config.rate_limit
+        self.current.config().rate_limit
     }
 
     fn __repr__(&self) -> String {
-        format!("HelcimClient(base_url={:?}, currency={:?})", self.config.base_url, self.currency())
+        format!("HelcimClient(base_url={:?}, currency={:?})", self.current.config().base_url, self.currency())
     }
 }
 

@@ -1,7 +1,7 @@
 //! `posbridge._native.HesabeClient`: one call entry point, sync and async, over the Rust
 //! client. The typed methods live in `posbridge/hesabe.py`.
 
-use std::sync::Arc;
+use std::future::Future;
 
 use pyo3::prelude::*;
 use zeroize::Zeroizing;
@@ -9,21 +9,29 @@ use zeroize::Zeroizing;
 use crate::hesabe::codec::Block;
 use crate::hesabe::{HesabeClient, HesabeConfig};
 use crate::python::codec::key_bytes;
-use crate::python::per_process::PerProcess;
-use crate::python::runtime::{awaitable, call_here};
+use crate::python::per_process::{PerProcess, VendorClient};
 use crate::transport;
+
+impl VendorClient for HesabeClient {
+    type Config = HesabeConfig;
+
+    fn from_config(config: HesabeConfig) -> crate::Result<Self> {
+        HesabeClient::new(config)
+    }
+
+    fn config(&self) -> &HesabeConfig {
+        HesabeClient::config(self)
+    }
+
+    fn run(&self, operation: &str, params: &str) -> impl Future<Output = crate::Result<String>> + Send {
+        self.call(operation, params)
+    }
+}
 
 #[pyclass(module = "posbridge._native", name = "HesabeClient", frozen)]
 pub struct PyHesabeClient {
-    config: HesabeConfig,
     /// Rebuilt (fresh connection pool, fresh session) in a forked child.
     current: PerProcess<HesabeClient>,
-}
-
-impl PyHesabeClient {
-    fn client(&self) -> crate::Result<Arc<HesabeClient>> {
-        self.current.get(|| HesabeClient::new(self.config.clone()))
-    }
 }
 
 #[pymethods]
@@ -53,28 +61,24 @@ impl PyHesabeClient {
             timeout: transport::timeout(timeout)?,
             request_block: Block::from_size(request_block).map_err(|_| crate::Error::Config("request_block must be 16 or 32".into()))?,
         };
-        let client = HesabeClient::new(config)?;
-        let config = client.config().clone();
-        Ok(PyHesabeClient { config, current: PerProcess::new(client) })
+        Ok(PyHesabeClient { current: PerProcess::new(config)? })
     }
 
     /// Runs `operation` with `params` (a JSON object) and returns the decrypted envelope
     /// as JSON text. The GIL is released while the request is under way.
     fn call(&self, py: Python<'_>, operation: String, params: String) -> PyResult<String> {
-        let client = self.client()?;
-        Ok(call_here(py, async move { client.call(&operation, &params).await })?)
+        self.current.call(py, operation, params)
     }
 
     /// The awaitable twin of `call`; must be called from a coroutine.
     fn call_async<'py>(&self, py: Python<'py>, operation: String, params: String) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client()?;
-        awaitable(py, async move { client.call(&operation, &params).await })
+        self.current.call_async(py, operation, params)
     }
 
     /// The request `operation` would send, as `(method, path_and_query, body)`, without
     /// sending it; `None` for composite operations.
     fn wire(&self, operation: &str, params: &str) -> PyResult<Option<(String, String, Option<String>)>> {
-        let client = self.client()?;
+        let client = self.current.get()?;
         let req = client.build(operation, params)?;
         Ok(req.map(|r| {
             let wire = r.to_wire(client.codec(), client.config().request_block);
@@ -84,15 +88,16 @@ impl PyHesabeClient {
 
     #[getter]
     fn merchant_code(&self) -> &str {
-        &self.config.merchant_code
+        &self.current.config().merchant_code
     }
 
     #[getter]
     fn base_url(&self) -> &str {
-        &self.config.base_url
+        &self.current.config().base_url
     }
 
     fn __repr__(&self) -> String {
-        format!("HesabeClient(merchant_code={:?}, base_url={:?})", self.config.merchant_code, self.config.base_url)
+        let config = self.current.config();
+        format!("HesabeClient(merchant_code={:?}, base_url={:?})", config.merchant_code, config.base_url)
     }
 }
