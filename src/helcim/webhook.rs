@@ -24,6 +24,14 @@ use crate::error::{Error, Result};
 use crate::helcim::mac::HmacKey;
 use crate::helcim::vendor::{WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER};
 
+/// The three headers a delivery is checked with, in [`Verifier::check`]'s order.
+pub const HEADER_NAMES: [&str; 3] = [WEBHOOK_ID_HEADER, WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_SIGNATURE_HEADER];
+
+/// Which of [`HEADER_NAMES`] `name` is, case-insensitively.
+pub fn header_slot(name: &str) -> Option<usize> {
+    HEADER_NAMES.iter().position(|wanted| wanted.eq_ignore_ascii_case(name))
+}
+
 /// Largest webhook-id accepted (Svix ids are ~31 characters).
 const MAX_ID_LEN: usize = 256;
 
@@ -105,19 +113,13 @@ impl Verifier {
     where
         H: IntoIterator<Item = (&'h str, &'h str)>,
     {
-        let (mut id, mut timestamp, mut signature) = (None, None, None);
+        let mut found: [Option<&str>; 3] = [None; 3];
         for (name, value) in headers {
-            let slot = if name.eq_ignore_ascii_case(WEBHOOK_ID_HEADER) {
-                &mut id
-            } else if name.eq_ignore_ascii_case(WEBHOOK_TIMESTAMP_HEADER) {
-                &mut timestamp
-            } else if name.eq_ignore_ascii_case(WEBHOOK_SIGNATURE_HEADER) {
-                &mut signature
-            } else {
-                continue;
-            };
-            slot.get_or_insert(value);
+            if let Some(slot) = header_slot(name).and_then(|slot| found.get_mut(slot)) {
+                slot.get_or_insert(value);
+            }
         }
+        let [id, timestamp, signature] = found;
         let (timestamp, event) = self.check(id, timestamp, signature, body, tolerance_secs, now)?;
         let webhook_id = id.map(str::trim).unwrap_or_default().to_owned();
         Ok(Verified { webhook_id, timestamp, event })

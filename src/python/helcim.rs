@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::helcim::vendor::{WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER};
-use crate::helcim::{Event, HelcimClient, HelcimConfig, Verifier};
+use crate::helcim::{Event, HelcimClient, HelcimConfig, Verifier, webhook};
 use crate::money::Currency;
 use crate::python::per_process::{PerProcess, VendorClient};
 use crate::transport;
@@ -213,13 +213,8 @@ struct WebhookHeaders<'py> {
 }
 
 impl<'py> WebhookHeaders<'py> {
-    const NAMES: [&'static str; 3] = [WEBHOOK_ID_HEADER, WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_SIGNATURE_HEADER];
-
     fn offer(&mut self, name: &Bound<'py, PyAny>, value: Bound<'py, PyAny>) {
-        let Some(name) = header_text(name) else { return };
-        let Some(slot) = Self::NAMES.iter().position(|wanted| wanted.len() == name.len() && wanted.eq_ignore_ascii_case(name)) else {
-            return;
-        };
+        let Some(slot) = header_text(name).and_then(webhook::header_slot) else { return };
         if let Some(empty @ None) = self.found.get_mut(slot)
             && header_text(&value).is_some()
         {
@@ -249,7 +244,7 @@ fn webhook_headers<'py>(headers: &Bound<'py, PyAny>) -> PyResult<WebhookHeaders<
         // The lower-case names ASGI and most frameworks use are looked up directly; the
         // walk over every header is only for other spellings.
         let py = headers.py();
-        let exact = [intern!(py, "webhook-id"), intern!(py, "webhook-timestamp"), intern!(py, "webhook-signature")];
+        let exact = [intern!(py, WEBHOOK_ID_HEADER), intern!(py, WEBHOOK_TIMESTAMP_HEADER), intern!(py, WEBHOOK_SIGNATURE_HEADER)];
         let mut complete = true;
         for (slot, name) in exact.into_iter().enumerate() {
             match dict.get_item(name)? {

@@ -92,7 +92,7 @@ impl CardTransaction {
     }
 
     pub fn is_debit(&self) -> bool {
-        matches!(self.card_type.as_str(), "IN" | "DB")
+        is_debit_card(&self.card_type)
     }
 
     pub fn is_purchase(&self) -> bool {
@@ -111,6 +111,11 @@ fn two_decimals<S: Serializer>(amount: &Amount, serializer: S) -> std::result::R
 /// Writes decimal text as a JSON number, exactly as given (`10.90` stays `10.90`).
 pub(super) fn json_number<S: Serializer>(text: &str, serializer: S) -> std::result::Result<S::Ok, S::Error> {
     RawValue::from_string(text.to_owned()).map_err(S::Error::custom)?.serialize(serializer)
+}
+
+/// Interac (`IN`) or another debit card (`DB`): refundable on the device, never surcharged.
+fn is_debit_card(card_type: &str) -> bool {
+    matches!(card_type, "IN" | "DB")
 }
 
 /// The card the customer presents: Helcim's two-letter type code and what it puts on a record.
@@ -172,7 +177,7 @@ impl HelcimState {
             None => format!("CST{}", NextIds::take(&mut self.next_id.customer)),
         };
         let purchase = matches!(pending.kind, PendingKind::Purchase { .. });
-        let debit = matches!(card_type.as_str(), "IN" | "DB");
+        let debit = is_debit_card(&card_type);
         // What an approval charges: the Fee Saver surcharge is on credit-card purchases only.
         let charged = if purchase && !debit { pending.amount.plus_basis_points(rules.fee_saver_bp) } else { pending.amount };
         let duplicate = rules.duplicate_check
