@@ -191,7 +191,13 @@ impl HelcimState {
                     && t.amount == charged
                     && t.recorded_at.elapsed() < DUPLICATE_WINDOW
             });
-        let approved = decision == Decision::Approved && !duplicate && pending.decline.is_none();
+        // Why the merchant account declines what the customer approved, if it does.
+        let refusal = match decision {
+            Decision::Declined => None,
+            Decision::Approved if duplicate => Some(SUSPECTED_DUPLICATE.to_owned()),
+            Decision::Approved => pending.decline.clone(),
+        };
+        let approved = decision == Decision::Approved && refusal.is_none();
         let amount = if approved { charged } else { pending.amount };
         let transaction = CardTransaction {
             transaction_id: NextIds::take(&mut self.next_id.transaction),
@@ -212,7 +218,7 @@ impl HelcimState {
             customer_code,
             invoice_number: pending.invoice_number.clone(),
             warning: String::new(),
-            errors: if duplicate { Some(SUSPECTED_DUPLICATE.to_owned()) } else { pending.decline.clone().filter(|_| decision == Decision::Approved) },
+            errors: refusal,
             original_transaction_id: original.map(|o| o.transaction_id),
             date: now.mountain_date(),
             recorded_at: Instant::now(),
