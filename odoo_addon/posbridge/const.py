@@ -1,0 +1,29 @@
+"""The addon's constants: provider codes, the webhook route and what a vendor result means
+for an Odoo transaction. Vendor protocol facts live in the ``posbridge`` package."""
+
+HESABE = "hesabe_pos"
+HELCIM = "helcim_terminal"
+PROVIDER_CODES = (HESABE, HELCIM)
+
+#: The card-terminal payment method every terminal transaction uses.
+PAYMENT_METHOD_CODE = "card_terminal"
+
+#: Currencies each vendor settles in (Hesabe: KWD only; Helcim: the merchant's CAD or USD).
+SUPPORTED_CURRENCIES = {HESABE: ("KWD",), HELCIM: ("CAD", "USD")}
+
+#: Helcim refuses webhook URLs that contain its own name, in any case (specs/helcim.md §6.1).
+WEBHOOK_ROUTE = "/posbridge/webhook/<int:provider_id>"
+
+#: ``posbridge.hesabe.PosInvoice.state`` → the Odoo transaction state it leads to.
+HESABE_STATE_MAPPING = {
+    "pending": "pending",
+    "paid": "done",
+    "failed": "error",
+    "cancelled": "cancel",
+}
+
+#: Minutes a terminal request may stay pending before it is looked up once more and cancelled.
+DEFAULT_PENDING_TIMEOUT = 15
+
+#: The bus notification an open sale order form listens to.
+BUS_NOTIFICATION = "posbridge.terminal_update"

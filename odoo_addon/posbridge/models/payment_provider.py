@@ -1,0 +1,341 @@
+import hashlib
+import logging
+import threading
+
+import posbridge
+from posbridge import helcim, hesabe
+from posbridge import sandbox as posbridge_sandbox
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from .. import const
+
+_logger = logging.getLogger(__name__)
+
+#: posbridge clients per process, keyed by (database, provider id), each with a fingerprint of
+#: its configuration so that an edited provider gets a new client. A Hesabe client keeps its
+#: login token, so reusing it saves a login per request. posbridge clients are fork-safe.
+_CLIENTS = {}
+_CLIENTS_LOCK = threading.Lock()
+
+#: Seconds a vendor call may take before it is reported as a timeout.
+VENDOR_TIMEOUT = 10.0
+
+SECRET = {"groups": "base.group_system", "copy": False}
+
+
+class PaymentProvider(models.Model):
+    _inherit = "payment.provider"
+
+    code = fields.Selection(
+        selection_add=[
+            (const.HESABE, "Hesabe Smart POS"),
+            (const.HELCIM, "Helcim Smart Terminal"),
+        ],
+        ondelete={const.HESABE: "set default", const.HELCIM: "set default"},
+    )
+    posbridge_environment = fields.Selection(
+        string="Terminal environment",
+        selection=[
+            ("production", "Production"),
+            ("vendor_sandbox", "Vendor's sandbox"),
+            ("embedded", "Embedded sandbox"),
+        ],
+        default="vendor_sandbox",
+        help="Production and the vendor's sandbox talk to the vendor; the embedded sandbox is "
+        "the one `posbridge sandbox` runs on this machine, for trying the flow without an account.",
+    )
+    posbridge_sandbox_url = fields.Char(
+        string="Embedded sandbox URL",
+        help="The URL that `posbridge sandbox` prints, such as http://127.0.0.1:8070.",
+    )
+    posbridge_pending_timeout = fields.Integer(
+        string="Cancel unpaid requests after (minutes)",
+        default=const.DEFAULT_PENDING_TIMEOUT,
+        help="A terminal request still unpaid after this time is looked up once more at the "
+        "vendor, then cancelled with a note. A payment made later is still recorded.",
+    )
+    posbridge_terminal_ids = fields.One2many(
+        string="Terminals", comodel_name="posbridge.terminal", inverse_name="provider_id"
+    )
+    posbridge_terminal_count = fields.Integer(compute="_compute_posbridge_terminal_count")
+
+    # Hesabe (Merchant API credentials; the Smart POS calls use the same).
+    hesabe_merchant_code = fields.Char(
+        string="Merchant code", required_if_provider=const.HESABE, groups="base.group_system"
+    )
+    hesabe_access_code = fields.Char(string="Access code", required_if_provider=const.HESABE, **SECRET)
+    hesabe_secret_key = fields.Char(string="Secret key", required_if_provider=const.HESABE, **SECRET)
+    hesabe_iv = fields.Char(string="IV key", required_if_provider=const.HESABE, **SECRET)
+    hesabe_username = fields.Char(
+        string="Merchant panel user", required_if_provider=const.HESABE, groups="base.group_system"
+    )
+    hesabe_password = fields.Char(
+        string="Merchant panel password", required_if_provider=const.HESABE, **SECRET
+    )
+
+    # Helcim
+    helcim_api_token = fields.Char(string="API token", required_if_provider=const.HELCIM, **SECRET)
+    helcim_verifier_token = fields.Char(
+        string="Webhook verifier token",
+        help="Shown by Helcim under All Tools > Integrations > Webhooks.",
+        **SECRET,
+    )
+    helcim_currency = fields.Selection(
+        string="Merchant currency",
+        selection=[("CAD", "CAD"), ("USD", "USD")],
+        default="CAD",
+        help="The currency of the Helcim account; orders in another currency are refused.",
+    )
+    posbridge_webhook_url = fields.Char(
+        string="Webhook URL",
+        compute="_compute_posbridge_webhook_url",
+        help="Paste it into Helcim under All Tools > Integrations > Webhooks (Deliver URL).",
+    )
+
+    # === COMPUTE METHODS === #
+
+    def _compute_feature_support_fields(self):
+        """Override of `payment`: terminal payments can be refunded in part."""
+        super()._compute_feature_support_fields()
+        self.filtered(lambda p: p.code in const.PROVIDER_CODES).update({"support_refund": "partial"})
+
+    @api.depends("posbridge_terminal_ids")
+    def _compute_posbridge_terminal_count(self):
+        for provider in self:
+            provider.posbridge_terminal_count = len(provider.posbridge_terminal_ids)
+
+    @api.depends("code")
+    def _compute_posbridge_webhook_url(self):
+        for provider in self:
+            if provider.code == const.HELCIM and provider.id:
+                route = const.WEBHOOK_ROUTE.replace("<int:provider_id>", str(provider.id))
+                provider.posbridge_webhook_url = provider.get_base_url().rstrip("/") + route
+            else:
+                provider.posbridge_webhook_url = False
+
+    # === CONSTRAINT METHODS === #
+
+    @api.constrains("posbridge_environment", "posbridge_sandbox_url", "code")
+    def _check_posbridge_sandbox_url(self):
+        for provider in self:
+            if (
+                provider.code in const.PROVIDER_CODES
+                and provider.posbridge_environment == "embedded"
+                and not (provider.posbridge_sandbox_url or "").startswith(("http://", "https://"))
+            ):
+                raise ValidationError(
+                    _("%(provider)s: give the embedded sandbox's URL, as `posbridge sandbox` prints it.",
+                      provider=provider.name)
+                )
+
+    # === BUSINESS METHODS === #
+
+    @api.model
+    def _get_compatible_providers(self, *args, **kwargs):
+        """Override of `payment`: terminal providers never appear at online checkout or on the
+        customer portal; they are driven from the sale order only."""
+        providers = super()._get_compatible_providers(*args, **kwargs)
+        return providers.filtered(lambda p: p.code not in const.PROVIDER_CODES)
+
+    def _get_supported_currencies(self):
+        """Override of `payment`: Hesabe settles in KWD, Helcim in the merchant's currency."""
+        supported = super()._get_supported_currencies()
+        if self.code not in const.PROVIDER_CODES:
+            return supported
+        return supported.filtered(lambda c: c.name in self._posbridge_currency_names())
+
+    def _get_default_payment_method_codes(self):
+        """Override of `payment`: every terminal payment uses the card-terminal method."""
+        if self.code not in const.PROVIDER_CODES:
+            return super()._get_default_payment_method_codes()
+        return {const.PAYMENT_METHOD_CODE}
+
+    def _posbridge_currency_names(self):
+        self.ensure_one()
+        if self.code == const.HELCIM:
+            return (self.helcim_currency or "CAD",)
+        return const.SUPPORTED_CURRENCIES[self.code]
+
+    def _posbridge_check_currency(self, currency):
+        """Refuse, before anything is sent, an amount in a currency the vendor does not take.
+
+        :param currency: the order's currency, a `res.currency` record.
+        :raise UserError: the vendor does not settle in that currency.
+        """
+        self.ensure_one()
+        accepted = self._posbridge_currency_names()
+        if currency.name not in accepted:
+            raise UserError(
+                _("%(provider)s takes payments in %(accepted)s only; this order is in %(currency)s. "
+                  "Change the order's pricelist or use another payment method.",
+                  provider=self.name, accepted=", ".join(accepted), currency=currency.name)
+            )
+
+    def _posbridge_is_embedded(self):
+        self.ensure_one()
+        return self.posbridge_environment == "embedded"
+
+    def _posbridge_base_url(self):
+        """The vendor root the client talks to; the one place environments become URLs."""
+        self.ensure_one()
+        if self.posbridge_environment == "embedded":
+            root = (self.posbridge_sandbox_url or "").rstrip("/")
+            return root if self.code == const.HESABE else root + "/v2"
+        if self.code == const.HESABE:
+            return hesabe.PRODUCTION_URL if self.posbridge_environment == "production" else hesabe.SANDBOX_URL
+        # Helcim's developer test accounts live on the production host.
+        return helcim.PRODUCTION_URL
+
+    def _posbridge_client_settings(self):
+        provider = self.sudo()
+        base = {"base_url": provider._posbridge_base_url(), "timeout": VENDOR_TIMEOUT}
+        if provider.code == const.HESABE:
+            return {
+                **base,
+                "merchant_code": provider.hesabe_merchant_code or "",
+                "access_code": provider.hesabe_access_code or "",
+                "secret_key": provider.hesabe_secret_key or "",
+                "iv": provider.hesabe_iv or "",
+                "username": provider.hesabe_username or "",
+                "password": provider.hesabe_password or "",
+            }
+        return {**base, "api_token": provider.helcim_api_token or "", "currency": provider.helcim_currency or "CAD"}
+
+    def _posbridge_client(self):
+        """The posbridge client of this provider, built once per process and configuration.
+
+        :return: a `posbridge.hesabe.Client` or a `posbridge.helcim.Client`.
+        :raise UserError: the provider's settings are incomplete or malformed.
+        """
+        self.ensure_one()
+        if self.code not in const.PROVIDER_CODES:
+            raise UserError(_("%s is not a card-terminal provider.", self.name))
+        settings = self._posbridge_client_settings()
+        fingerprint = hashlib.sha256(repr(sorted(settings.items())).encode()).hexdigest()
+        key = (self.env.cr.dbname, self.id)
+        with _CLIENTS_LOCK:
+            cached = _CLIENTS.get(key)
+        if cached and cached[0] == fingerprint:
+            return cached[1]
+        client_class = hesabe.Client if self.code == const.HESABE else helcim.Client
+        try:
+            client = client_class(**settings)
+        except posbridge.Error as error:
+            raise UserError(
+                _("%(provider)s is not configured correctly: %(reason)s", provider=self.name, reason=str(error))
+            ) from None
+        with _CLIENTS_LOCK:
+            _CLIENTS[key] = (fingerprint, client)
+        return client
+
+    def _posbridge_sandbox(self):
+        """The embedded sandbox this provider points at, to play the customer at the terminal.
+
+        :raise UserError: the provider talks to the vendor, not to the embedded sandbox.
+        """
+        self.ensure_one()
+        if not self._posbridge_is_embedded():
+            raise UserError(_("Only a provider on the embedded sandbox can simulate the customer."))
+        return posbridge_sandbox.Remote(self.posbridge_sandbox_url)
+
+    def _posbridge_not_listening_message(self):
+        return _("The Helcim device is not listening: open the Helcim app on the device, then try again.")
+
+    def _posbridge_error_message(self, error):
+        """A vendor or transport error as a sentence for the user, with the vendor's message."""
+        if isinstance(error, posbridge.DeviceNotListeningError):
+            return self._posbridge_not_listening_message()
+        if isinstance(error, posbridge.AuthError):
+            return _("%(provider)s refused the credentials: %(message)s", provider=self.name, message=str(error))
+        if isinstance(error, posbridge.RateLimitedError):
+            return _("%(provider)s asks to slow down; try again in %(seconds)s seconds.",
+                     provider=self.name, seconds=int(error.retry_after or 60))
+        if isinstance(error, posbridge.TransportError):
+            return _("%(provider)s could not be reached: %(message)s", provider=self.name, message=str(error))
+        return _("%(provider)s: %(message)s", provider=self.name, message=str(error))
+
+    # === ACTIONS === #
+
+    def action_posbridge_test_connection(self):
+        """Log in to Hesabe, or list Helcim's devices, and say how it went."""
+        self.ensure_one()
+        client = self._posbridge_client()
+        try:
+            if self.code == const.HESABE:
+                client.login()
+                message = _("Connected to Hesabe as merchant %s.", self.sudo().hesabe_merchant_code)
+            else:
+                devices = client.devices()
+                message = _("Connected to Helcim: %s device(s) on the account.", len(devices))
+        except posbridge.Error as error:
+            raise UserError(self._posbridge_error_message(error)) from None
+        return self._posbridge_notification(message, "success")
+
+    def action_posbridge_sync_terminals(self):
+        """Create the vendor's new terminals, update known ones, archive the ones it no longer
+        lists (a terminal with transactions is never deleted)."""
+        summary = self.env["posbridge.terminal"]._posbridge_sync(self)
+        return self._posbridge_notification(summary, "success")
+
+    def action_posbridge_view_terminals(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("posbridge.action_posbridge_terminal")
+        action["domain"] = [("provider_id", "=", self.id)]
+        action["context"] = {"default_provider_id": self.id, "active_test": False}
+        return action
+
+    def _posbridge_vendor_terminals(self):
+        """The terminals the vendor lists for this account.
+
+        :return: ``{vendor id: {"name": ..., "remarks": ...}}``.
+        :raise UserError: the vendor could not be asked.
+        """
+        self.ensure_one()
+        client = self._posbridge_client()
+        try:
+            if self.code == const.HESABE:
+                return {
+                    t.terminal_id: {
+                        "name": t.terminal_name or t.terminal_id,
+                        "remarks": " · ".join(r for r in (t.remark1, t.remark2) if r) or False,
+                    }
+                    for t in client.terminals()
+                }
+            return {d.code: {"name": d.code, "remarks": False} for d in client.devices()}
+        except posbridge.Error as error:
+            raise UserError(self._posbridge_error_message(error)) from None
+
+    def _posbridge_notification(self, message, kind="info", sticky=False):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"message": message, "type": kind, "sticky": sticky,
+                       "next": {"type": "ir.actions.client", "tag": "soft_reload"}},
+        }
+
+    # === DEMO === #
+
+    @api.model
+    def _posbridge_setup_demo(self, sandbox_url="http://127.0.0.1:8070"):
+        """Point both terminal providers at the embedded sandbox with its public credentials and
+        sync their terminals when the sandbox is running (demo data)."""
+        currency = self.env.ref("base.KWD")
+        hesabe_provider = self.env.ref("posbridge.payment_provider_hesabe_pos")
+        helcim_provider = self.env.ref("posbridge.payment_provider_helcim_terminal")
+        common = {"state": "test", "posbridge_environment": "embedded", "posbridge_sandbox_url": sandbox_url}
+        hesabe_provider.write({**common, **{f"hesabe_{k}": v for k, v in posbridge_sandbox.HESABE_CREDENTIALS.items()}})
+        helcim_provider.write({
+            **common,
+            "helcim_api_token": posbridge_sandbox.HELCIM_API_TOKEN,
+            "helcim_verifier_token": posbridge_sandbox.HELCIM_VERIFIER_TOKEN,
+            "helcim_currency": "CAD",
+        })
+        currency.active = True
+        for provider in hesabe_provider | helcim_provider:
+            try:
+                provider.action_posbridge_sync_terminals()
+            except UserError as error:
+                _logger.warning("posbridge demo: terminals of %s not synced (%s); start `posbridge "
+                                "sandbox --port 8070` and press Sync terminals", provider.name, error)

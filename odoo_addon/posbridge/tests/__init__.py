@@ -1,0 +1,2 @@
+from . import test_sale_flow
+from . import test_webhooks

@@ -1,0 +1,2 @@
+from . import posbridge_pay_wizard
+from . import posbridge_force_done_wizard
