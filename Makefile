@@ -6,7 +6,11 @@ BIN    := $(VENV)/bin
 DEPS   := $(VENV)/.deps-installed
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: all build release demo test test-rust test-python test-odoo lint bench clean
+# The Odoo 18 tree for the addon's tests: ../shared/odoo/18.0 when it is there (override: make ODOO_SRC=...)
+ODOO_SRC ?= $(if $(wildcard ../shared/odoo/18.0/odoo-bin),../shared/odoo/18.0)
+export ODOO_SRC
+
+.PHONY: all build release demo test test-rust test-python test-odoo odoo-demo lint bench clean
 
 all: build
 
@@ -39,10 +43,16 @@ test-rust:
 test-python: build
 	$(PY) -m pytest -q tests
 
-test-odoo:
-	@if [ -z "$$ODOO_SRC" ]; then echo "Odoo addon tests skipped: set ODOO_SRC to an Odoo source tree to run them"; \
-	elif [ ! -d odoo_addon ]; then echo "Odoo addon tests skipped: no odoo_addon/ yet"; \
-	else $(PY) tests_odoo/run.py; fi
+## test-odoo: the addon's tests on Odoo 18 (tests_odoo/run.py: its own venv .venv-odoo, PostgreSQL, Chromium)
+test-odoo: $(DEPS)
+	@if [ -z "$$ODOO_SRC" ]; then echo "Odoo addon tests skipped: no ../shared/odoo/18.0; set ODOO_SRC to an Odoo 18 source tree to run them"; \
+	elif [ ! -f odoo_addon/posbridge/__manifest__.py ]; then echo "Odoo addon tests skipped: no odoo_addon/posbridge/ yet"; \
+	else $(PY) tests_odoo/run.py $(ODOO_TEST_ARGS); fi
+
+## odoo-demo: Odoo with the addon and its demo data on http://127.0.0.1:8069, the sandbox on 8070
+odoo-demo: $(DEPS)
+	@if [ -z "$$ODOO_SRC" ]; then echo "make odoo-demo needs an Odoo 18 source tree: set ODOO_SRC (no ../shared/odoo/18.0 here)"; exit 2; fi
+	$(PY) tests_odoo/demo.py $(ODOO_DEMO_ARGS)
 
 ## lint: clippy with panics denied, mypy --strict, stubtest
 lint: build

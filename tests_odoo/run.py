@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""The Odoo addon's tests on a real Odoo 18 (`make test-odoo`).
+
+Installs posbridge and the addon into Odoo's own virtualenv (.venv-odoo/, cached on the
+requirements file's hash) the way a user does, clones a fresh database from a cached template
+(sale_management + account_payment with demo data, keyed on the Odoo tree), runs
+
+    odoo-bin -d <db> -i posbridge --test-enable --test-tags /posbridge --stop-after-init
+
+and judges Odoo's log, not only its exit code: it fails on ERROR/CRITICAL lines, on failures or
+errors in Odoo's test summary, when no posbridge test ran, when the addon is not installed
+afterwards, and when any test or tour was skipped (a tour skips silently without
+websocket-client or Chromium). The last line is `N passed, N failed[, N skipped]`.
+
+    tests_odoo/run.py [--odoo-src DIR] [--tags /posbridge] [--keep-db] [--verbose]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import odoo_env as E  # noqa: E402
+
+RECORD = re.compile(
+    r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+) (?P<pid>\d+) (?P<level>[A-Z_]+) "
+    r"(?P<db>\S+) (?P<logger>[\w.\-]+): (?P<msg>.*)$"
+)
+SUMMARY = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
+RAN = re.compile(r"\bRan (\d+) tests?\b")
+SKIP = re.compile(
+    r"\bskip(ped|ping)?\b|SkipTest|websocket-client module is not installed"
+    r"|chrome executable not found|failed to detect chrome|error during chrome"
+    r"|cannot connect to chrome",
+    re.I,
+)
+SHOWN_LEVELS = {"WARNING", "ERROR", "CRITICAL"}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--odoo-src", help="the Odoo 18 tree holding odoo-bin (default: $ODOO_SRC)")
+    ap.add_argument("--addon", default=str(E.ADDON), help="the addon's directory (default: %(default)s)")
+    ap.add_argument("--tags", default=f"/{E.ADDON_NAME}", help="Odoo --test-tags (default: %(default)s)")
+    ap.add_argument("--keep-db", action="store_true", help="keep the test database afterwards")
+    ap.add_argument("--verbose", action="store_true", help="print all of Odoo's log, not a digest")
+    ap.add_argument("--timeout", type=float, default=45 * 60, help="seconds for Odoo's run (default 2700)")
+    args = ap.parse_args()
+
+    t_start = time.monotonic()
+    timings: dict[str, float] = {}
+    src = E.odoo_src(args.odoo_src)
+    addon = Path(args.addon).resolve()
+    say = E.say
+    say(f"Odoo tree {src}, addon {addon}")
+
+    template = E.prepare(src, addon, timings)
+    reap_stale_test_dbs()
+
+    db = f"posbridge_test_{os.getpid()}_{int(time.time())}"
+    E.LOGS.mkdir(parents=True, exist_ok=True)
+    log_path = E.LOGS / f"{db}.log"
+    latest = E.LOGS / "latest.log"
+    rc = 1
+    try:
+        with E.timed("test database (createdb -T)", timings):
+            E.clone_db(template, db)
+        port = E.free_port()
+        cmd = E.odoo_cmd(
+            src, db, "-i", E.ADDON_NAME, "--test-enable", "--test-tags", args.tags,
+            "--stop-after-init", "--http-port", str(port), "--log-level=test",
+            "--max-cron-threads=0",
+        )
+        say(f"running: {' '.join(cmd)}")
+        say(f"log: {log_path}")
+        with E.timed("Odoo install + tests", timings):
+            odoo_rc, lines = run_odoo(cmd, log_path, args.verbose, args.timeout)
+        try:
+            latest.unlink(missing_ok=True)
+            latest.symlink_to(log_path.name)
+        except OSError:
+            pass
+        state = E._psql(f"select state from ir_module_module where name = '{E.ADDON_NAME}'", db)
+        rc = judge(lines, odoo_rc, state.stdout.strip(), log_path, timings, t_start)
+    except KeyboardInterrupt:
+        say("interrupted")
+        rc = 130
+    finally:
+        if args.keep_db:
+            say(f"kept database {db} (drop it with: dropdb {db})")
+        else:
+            E.drop_db(db)
+    return rc
+
+
+def reap_stale_test_dbs() -> None:
+    """Drop test databases left by runs that were killed (their pid is gone)."""
+    for name in E.databases("posbridge\\_test\\_%"):
+        m = re.match(r"posbridge_test_(\d+)_\d+$", name)
+        if not m:
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            E.say(f"dropping {name}, left by a run that is gone")
+            E.drop_db(name)
+        except PermissionError:
+            pass
+
+
+def run_odoo(cmd: list[str], log_path: Path, verbose: bool, timeout: float) -> tuple[int, list[str]]:
+    """Run Odoo, every line into the log file, a digest (or everything) on the console."""
+    lines: list[str] = []
+    shown = False  # whether the current record is printed (its traceback lines follow it)
+    deadline = time.monotonic() + timeout
+    with open(log_path, "w") as log:
+        p = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+            env=E.clean_env(), cwd=E.ROOT, start_new_session=True,
+        )
+        assert p.stdout is not None
+        try:
+            for line in p.stdout:
+                log.write(line)
+                line = line.rstrip("\n")
+                lines.append(line)
+                m = RECORD.match(line)
+                if m:
+                    msg, lvl, logger = m["msg"], m["level"], m["logger"]
+                    shown = (
+                        lvl in SHOWN_LEVELS
+                        or SKIP.search(msg) is not None
+                        or (logger.startswith(f"odoo.addons.{E.ADDON_NAME}.") and msg.startswith("Starting "))
+                        or logger in ("odoo.tests.result", "odoo.tests.stats")
+                        or re.search(r"post-tests in|Module \S+: \d+ failures", msg) is not None
+                    )
+                if verbose or shown:
+                    print(line, flush=True)
+                if time.monotonic() > deadline:
+                    E.say(f"ERROR: Odoo ran longer than {timeout:.0f} s: stopping it")
+                    lines.append(f"TIMEOUT after {timeout:.0f} s")
+                    break
+        except KeyboardInterrupt:
+            os.killpg(p.pid, signal.SIGINT)
+            p.wait(30)
+            raise
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+        return p.wait(), lines
+
+
+def judge(lines: list[str], odoo_rc: int, module_state: str, log_path: Path,
+          timings: dict[str, float], t_start: float) -> int:
+    errors: list[str] = []
+    skips: list[str] = []
+    started = 0
+    skipped_tests = 0
+    summary: tuple[int, int, int] | None = None
+    ran: int | None = None
+    timeout = any(ln.startswith("TIMEOUT after") for ln in lines)
+    for line in lines:
+        m = RECORD.match(line)
+        text = m["msg"] if m else line
+        if m and m["level"] in ("ERROR", "CRITICAL"):
+            errors.append(line)
+        if m and SKIP.search(text):
+            skips.append(line)
+            if re.match(r"skipped \S+ : ", text):
+                skipped_tests += 1
+        if m and m["logger"].startswith(f"odoo.addons.{E.ADDON_NAME}.") and text.startswith("Starting "):
+            started += 1
+        s = SUMMARY.search(text)
+        if s:
+            summary = (int(s[1]), int(s[2]), int(s[3]))
+        r = RAN.search(text)
+        if r:
+            ran = int(r[1])
+
+    if summary:
+        failures, errs, total = summary
+    else:
+        failures, errs, total = 0, 0, ran if ran is not None else started
+    failed = failures + errs
+    passed = max(total - failed - skipped_tests, 0)
+
+    problems: list[str] = []
+    if timeout:
+        problems.append("Odoo timed out")
+    if odoo_rc != 0:
+        problems.append(f"odoo-bin exited with {odoo_rc}")
+    if summary is None:
+        problems.append("no test summary in Odoo's log ('N failed, N error(s) of N tests')")
+    if failed:
+        problems.append(f"Odoo's summary: {failures} failed, {errs} error(s) of {total} tests")
+    if errors:
+        problems.append(f"{len(errors)} ERROR/CRITICAL line(s) in the log")
+    if started == 0:
+        problems.append(f"no {E.ADDON_NAME} test ran")
+    if module_state != "installed":
+        problems.append(f"module {E.ADDON_NAME} is {module_state or 'absent'} afterwards, not installed")
+    if skips:
+        problems.append(f"{len(skips)} skip line(s): a skipped test or tour is not a pass")
+
+    print()
+    E.say("---- summary ----")
+    for line in errors[:20]:
+        print("  " + line[:400])
+    for line in skips[:20]:
+        print("  " + line[:400])
+    E.say(f"{started} {E.ADDON_NAME} test(s) started; Odoo: {failures} failed, {errs} error(s) of {total} tests")
+    for label, secs in timings.items():
+        E.say(f"  {label}: {secs:.1f} s")
+    E.say(f"  total: {time.monotonic() - t_start:.1f} s")
+    E.say(f"log: {log_path}")
+    if problems:
+        E.say("FAILED: " + "; ".join(problems))
+    else:
+        E.say("OK")
+    tail = f"{passed} passed, {failed} failed"
+    if skipped_tests:
+        tail += f", {skipped_tests} skipped"
+    print(tail, flush=True)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
