@@ -55,7 +55,7 @@ class PaymentTransaction(models.Model):
         "about this request until then, so that a payment made on the device is recorded.",
     )
     posbridge_manual_reason = fields.Text(string="Marked paid because", readonly=True)
-    posbridge_is_embedded = fields.Boolean(compute="_compute_posbridge_is_embedded")
+    posbridge_is_embedded = fields.Boolean(compute="_compute_posbridge_is_embedded", compute_sudo=True)
 
     # === COMPUTE METHODS === #
 
@@ -255,7 +255,7 @@ class PaymentTransaction(models.Model):
         self.ensure_one()
         self._process_notification_data(data)
         if self.state == "done" and not self.is_post_processed:
-            self._post_process()
+            self._posbridge_post_process()
         self._posbridge_notify()
 
     def _get_tx_from_notification_data(self, provider_code, notification_data):
@@ -358,10 +358,17 @@ class PaymentTransaction(models.Model):
         })
         self._posbridge_log(_("%(user)s marked %(ref)s paid: %(reason)s",
                               user=self.env.user.name, ref=self.reference, reason=reason))
-        self._post_process()
+        self._posbridge_post_process()
         self._posbridge_notify()
 
     # === POST-PROCESSING === #
+
+    def _posbridge_post_process(self):
+        """Post-process at once (there is no customer browser to do it). `sale.order.amount_paid`
+        depends on the transactions, not on their state, so a value read earlier in this
+        request would hide the payment from the confirmation check."""
+        self._posbridge_orders().invalidate_recordset(["amount_paid"])
+        self._post_process()
 
     def _post_process(self):
         """Override of `sale`: a pending terminal request never mails the customer (who is at
@@ -509,7 +516,7 @@ class PaymentTransaction(models.Model):
         except posbridge.Error as error:
             raise UserError(provider._posbridge_error_message(error)) from None
         if self.state == "done":
-            self._post_process()
+            self._posbridge_post_process()
 
     def _posbridge_hesabe_refund_token(self):
         """The Merchant API token of this paid POS invoice, the one a refund request names."""

@@ -24,7 +24,7 @@ class PosbridgeTerminal(models.Model):
     )
     provider_code = fields.Selection(related="provider_id.code")
     company_id = fields.Many2one(related="provider_id.company_id", store=True, index=True)
-    currency_names = fields.Char(string="Currencies", compute="_compute_currency_names")
+    currency_names = fields.Char(string="Currencies", compute="_compute_currency_names", compute_sudo=True)
     vendor_ref = fields.Char(
         string="Terminal ID",
         required=True,
@@ -202,11 +202,10 @@ class PosbridgeTerminal(models.Model):
     def _posbridge_candidates(self, order):
         """The terminals an order may be pushed to: its company's, active, on an enabled
         provider that takes its currency."""
-        terminals = self.search([
-            ("company_id", "=", order.company_id.id),
-            ("provider_id.state", "in", ("enabled", "test")),
-        ])
-        return terminals.filtered(lambda t: order.currency_id.name in t.provider_id._posbridge_currency_names())
+        terminals = self.search([("company_id", "=", order.company_id.id)])
+        # Salespeople read terminals, not providers: the provider's settings are read as superuser.
+        return terminals.filtered(lambda t: t.sudo().provider_id.state in ("enabled", "test")
+                                  and order.currency_id.name in t.sudo().provider_id._posbridge_currency_names())
 
     @api.model
     def _posbridge_sync(self, providers):

@@ -1,2 +1,4 @@
 from . import test_sale_flow
+from . import test_terminals
+from . import test_ui
 from . import test_webhooks

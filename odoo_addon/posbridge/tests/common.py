@@ -5,6 +5,7 @@ deliveries without touching the database while Odoo's HTTP thread may be using i
 import time
 from decimal import Decimal
 
+import posbridge
 from posbridge import sandbox as posbridge_sandbox
 
 from odoo import Command
@@ -50,6 +51,15 @@ class PosbridgeCase(HttpCase):
             currency.name: cls.env["product.pricelist"].create({"name": currency.name, "currency_id": currency.id})
             for currency in (cls.kwd, cls.cad, cls.env.ref("base.EUR"))
         }
+
+    def setUp(self):
+        super().setUp()
+        # The sandbox outlives each test's rollback: free the devices a test left waiting.
+        for code in self.helcim.posbridge_terminal_ids.mapped("vendor_ref"):
+            try:
+                self.sandbox.helcim_complete(code, outcome="timeout")
+            except posbridge.ValidationError:
+                pass  # not waiting for a card
 
     @classmethod
     def _setup_provider(cls, code):
@@ -105,6 +115,9 @@ class PosbridgeCase(HttpCase):
         return [d for d in self.sandbox.helcim_deliveries() if webhook_type in (None, d["type"])]
 
     def _webhook_ids(self):
+        """The webhooks sent so far. Also writes pending changes to the database, which Odoo's
+        HTTP thread reads when the next delivery arrives."""
+        self.env.flush_all()
         return {d["webhook_id"] for d in self._deliveries()}
 
     def _wait_for_webhook(self, known_ids, status=200, timeout=15.0):

@@ -116,6 +116,7 @@ class TestSaleFlow(PosbridgeCase):
         path = "POST /api/v1/merchant/smartpos-transaction"
         self.assertEqual(after["by_path"].get(path, 0), stats["by_path"].get(path, 0) + 1, after["by_path"])
         self._hesabe_pay(tx)
+        self.assertEqual(tx.state, "done", tx.state_message)
         self.assertPaidAndConfirmed(order, 12.5)
 
     def test_wrong_currency(self):

@@ -98,8 +98,10 @@ class TestWebhooks(PosbridgeCase):
         self.addCleanup(surcharging.close)
         surcharging.helcim_webhook_url = self._webhook_url(self.helcim)
         self.helcim.posbridge_sandbox_url = surcharging.url
+        self.env.flush_all()
         order = self._order("CAD", price=100.0)
         tx = self._push(order, self.terminal_dy6l)
+        self.env.flush_all()
         known = {d["webhook_id"] for d in surcharging.helcim_deliveries()}
         surcharging.helcim_complete("DY6L", outcome="approved", card_type="VI")
         deadline = time.monotonic() + 15
