@@ -633,6 +633,70 @@ async fn debit_refund_rules() {
 }
 
 #[tokio::test]
+async fn payment_api_credit_refunds() {
+    let (helcim, mut receiver) = with_receiver(0).await;
+    let credit = helcim.paid("DY6L", "20.00", "SO140", "MC").await;
+    let debit = helcim.paid("DY6L", "10.00", "SO141", "IN").await;
+    for _ in 0..2 {
+        assert!(receiver.next().await.verified.is_ok());
+    }
+    let refund = |token: &'static str, key: Option<&'static str>, body: String| {
+        let helcim = &helcim;
+        async move { helcim.send(reqwest::Method::POST, Some(token), "/payment/refund", Some(&body), key).await.unwrap() }
+    };
+    let body = |id: &Value, amount: &str| format!(r#"{{"originalTransactionId":{id},"amount":{amount},"ipAddress":"203.0.113.7","ecommerce":false}}"#);
+    let refused = |reply: Reply, field: &str, needle: &str| {
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        let message = reply.json()["errors"][field].as_str().unwrap_or_default().to_owned();
+        assert!(message.contains(needle), "{}", reply.body);
+    };
+    let (credit_id, debit_id) = (&credit["transactionId"], &debit["transactionId"]);
+    const K1: &str = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+    const K2: &str = "6fa459ea-ee8a-3ca4-894e-db77e160355e";
+
+    refused(refund(ADMIN, Some(K1), body(credit_id, "5")).await, "originalTransactionId", "reverse");
+    helcim.sandbox.helcim_close_batch();
+    refused(refund(ADMIN, None, body(credit_id, "5")).await, "idempotency-key", "required");
+    refused(refund(ADMIN, Some("too-short"), body(credit_id, "5")).await, "idempotency-key", "25 to 36");
+    refund(POSITIVE, Some(K1), body(credit_id, "5")).await.is(403, r#"{"errors":"No access permission"}"#);
+    refused(refund(ADMIN, Some(K1), body(debit_id, "5")).await, "originalTransactionId", "on a device");
+    refused(refund(ADMIN, Some(K1), body(credit_id, "20.01")).await, "amount", "20.00");
+    refused(refund(ADMIN, Some(K1), body(credit_id, "5.001")).await, "amount", "2 decimals");
+    refused(refund(ADMIN, Some(K1), format!(r#"{{"originalTransactionId":{credit_id},"amount":5}}"#)).await, "ipAddress", "required");
+    refused(refund(ADMIN, Some(K1), format!(r#"{{"originalTransactionId":{credit_id},"amount":5,"ipAddress":"1.2.3.4","ecommerce":"no"}}"#)).await, "ecommerce", "");
+    refused(refund(ADMIN, Some(K1), body(&json!(999), "5")).await, "originalTransactionId", "not found");
+
+    // A partial refund, answered at once, announced by webhook, listed under the invoice.
+    let first = refund(ADMIN, Some(K1), body(credit_id, "5")).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let made = first.json();
+    assert_eq!((made["type"].as_str(), made["status"].as_str(), made["amount"].as_f64()), (Some("refund"), Some("APPROVED"), Some(5.0)));
+    assert!(first.body.contains(r#""amount":5.00,"#));
+    for field in ["cardType", "cardNumber", "cardToken", "cardHolderName", "customerCode", "invoiceNumber"] {
+        assert_eq!(made[field], credit[field], "{field}");
+    }
+    let announced = receiver.next().await;
+    assert_eq!(announced.verified.unwrap(), Event::CardTransaction { id: made["transactionId"].to_string() });
+    // The same key and body: the first answer again, nothing refunded twice; another body: 409.
+    let replay = refund(ADMIN, Some(K1), body(credit_id, "5")).await;
+    assert_eq!((replay.status, replay.body.as_str()), (200, first.body.as_str()));
+    let conflict = refund(ADMIN, Some(K1), body(credit_id, "6")).await;
+    assert_eq!(conflict.status, 409, "{}", conflict.body);
+    assert_eq!(helcim.stat("payment_refunds"), 1);
+    receiver.nothing_within(Duration::from_millis(50)).await;
+
+    refused(refund(ADMIN, Some(K2), body(credit_id, "15.01")).await, "amount", "15.00");
+    assert_eq!(refund(ADMIN, Some(K2), body(credit_id, "15")).await.status, 200);
+    refused(refund(ADMIN, Some("0f8fad5b-d9cb-469f-a165-70867728950f"), body(credit_id, "0.01")).await, "amount", "0.00");
+    let listed = helcim.get(ADMIN, "/card-transactions?invoiceNumber=SO140").await.json();
+    let kinds: Vec<&str> = listed.as_array().unwrap().iter().map(|t| t["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["purchase", "refund", "refund"]);
+    // A debit purchase is refunded on the device; credit never is.
+    helcim.refund(ADMIN, "NBL7", &format!(r#"{{"transactionAmount":1,"originalTransactionId":{debit_id}}}"#)).await.is(202, "");
+    refused(helcim.refund(ADMIN, "XY7Z", &format!(r#"{{"transactionAmount":1,"originalTransactionId":{credit_id}}}"#)).await, "originalTransactionId", "Payment API");
+}
+
+#[tokio::test]
 async fn card_transaction_filters() {
     let helcim = Helcim::start().await;
     let first = helcim.paid("DY6L", "12.34", "SO100", "VI").await;
@@ -717,7 +781,11 @@ async fn controls_over_http() {
     let (status, body) = helcim.control(Method::PUT, "/_sandbox/helcim/webhook-url", &json!({ "url": receiver.url }).to_string()).await;
     assert_eq!((status, body["url"].as_str()), (200, Some(receiver.url.as_str())));
     assert_eq!(helcim.control(Method::GET, "/_sandbox/helcim/webhook-url", "").await.1["url"], receiver.url);
-    assert_eq!(helcim.control(Method::PUT, "/_sandbox/helcim/webhook-url", r#"{"url":"nope"}"#).await.0, 422);
+    assert_eq!(helcim.control(Method::PUT, "/_sandbox/helcim/webhook-url", r#"{"url":"nope"}"#).await.0, 400);
+    // Helcim refuses a Deliver URL naming it, in any case (§6.1); plain http to 127.0.0.1 is fine.
+    let (status, refused) = helcim.control(Method::PUT, "/_sandbox/helcim/webhook-url", r#"{"url":"http://127.0.0.1:8069/payment/HelCim/webhook"}"#).await;
+    assert_eq!((status, refused["error"].as_str().map(|e| e.contains("\"helcim\""))), (400, Some(true)));
+    assert_eq!(helcim.control(Method::GET, "/_sandbox/helcim/webhook-url", "").await.1["url"], receiver.url);
 
     assert_eq!(helcim.control(Method::POST, "/_sandbox/helcim/devices/JFHP/listening", r#"{"listening":true}"#).await.1["listening"], true);
     assert_eq!(helcim.control(Method::POST, "/_sandbox/helcim/devices/ZZZZ/listening", r#"{"listening":true}"#).await.0, 404);

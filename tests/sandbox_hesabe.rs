@@ -259,6 +259,50 @@ async fn pos_invoice_create_pay_decline_list_details() {
 }
 
 #[tokio::test]
+async fn pos_invoice_cancelled_at_the_terminal() {
+    let hesabe = Hesabe::start().await;
+    let invoice = hesabe.create_pos(json!("2.000"), "Huda").await;
+    let transaction_id = invoice["transaction_id"].as_str().unwrap().to_owned();
+    let path = format!("/_sandbox/hesabe/pos/{transaction_id}/cancel");
+    let (status, cancelled) = hesabe.control(Method::POST, &path, "").await;
+    assert_eq!((status, cancelled["status"].as_i64()), (200, Some(3)));
+    // Final: no second outcome, no resend; no card was presented, so no transaction.
+    assert_eq!(hesabe.control(Method::POST, &path, "").await.0, 422);
+    assert!(matches!(hesabe.sandbox.hesabe_pay(&transaction_id), Err(posbridge::Error::Validation { .. })));
+    assert!(matches!(hesabe.sandbox.hesabe_cancel("nope"), Err(posbridge::Error::Api(_))));
+    let resend = hesabe.call(Method::POST, "/api/v1/merchant/smartpos-transaction", json!({"resend": 1, "transaction_id": transaction_id})).await;
+    assert_eq!(resend["status"], false);
+    let details = hesabe.call(Method::GET, &format!("/api/v1/merchant/smartpos-invoices/{}", invoice["id"]), json!({})).await;
+    assert_eq!(details["response"]["status"], 3);
+    let report = hesabe.call(Method::GET, "/api/v1/report/transactions", json!({"serviceType": "6", "nostats": 1})).await;
+    assert_eq!(report["response"]["transaction_list"]["pagination"]["total"], 0);
+}
+
+#[tokio::test]
+async fn paid_pos_invoice_refunded_by_its_transaction_token() {
+    let hesabe = Hesabe::start().await;
+    let invoice = hesabe.create_pos(json!("5.000"), "Fahad").await;
+    let transaction_id = invoice["transaction_id"].as_str().unwrap();
+    hesabe.sandbox.hesabe_pay(transaction_id).unwrap();
+    // The POS payment is a serviceType 6 row of the report whose order_reference_number is the
+    // invoice's transaction_id; its token is what a refund names.
+    let report = hesabe.call(Method::GET, "/api/v1/report/transactions", json!({"serviceType": "6", "search": transaction_id})).await;
+    let row = &report["response"]["transaction_list"]["data"][0];
+    assert_eq!(row["order_reference_number"], transaction_id);
+    let token = row["token"].as_str().unwrap();
+    let refund = |body: Value| hesabe.call(Method::POST, "/api/v1/refund", body);
+    let partial = refund(json!({"refundAmount": "1.500", "refundMethod": "2", "token": token})).await;
+    assert_eq!((partial["status"].as_bool(), partial["response"]["balance_amount"].as_str()), (Some(true), Some("3.500")));
+    assert_eq!(partial["response"]["transaction"]["service_id"], 6);
+    let too_much = refund(json!({"refundAmount": "3.501", "refundMethod": "2", "token": token})).await;
+    assert_eq!(too_much["response"]["refundAmount"], json!(["The refund amount may not be greater than 3.500."]));
+    let rest = refund(json!({"refundMethod": "1", "token": token})).await;
+    assert_eq!((rest["response"]["amount"].as_str(), rest["response"]["balance_amount"].as_str()), (Some("3.500"), Some("0.000")));
+    let nothing_left = refund(json!({"refundMethod": "1", "token": token})).await;
+    assert_eq!(nothing_left["response"]["token"], json!(["The transaction has already been fully refunded."]));
+}
+
+#[tokio::test]
 async fn pos_invoice_resend_and_validation() {
     let hesabe = Hesabe::start().await;
     let invoice = hesabe.create_pos(json!(2), "Salman").await;
@@ -376,7 +420,7 @@ async fn http_controls() {
     assert_eq!(hesabe.try_call(Method::GET, "/api/v1/profile", json!({})).await.unwrap().0, 500);
     assert_eq!(hesabe.control(Method::DELETE, "/_sandbox/faults", "").await.0, 200);
     assert_eq!(hesabe.try_call(Method::GET, "/api/v1/profile", json!({})).await.unwrap().0, 200);
-    assert_eq!(hesabe.control(Method::POST, "/_sandbox/faults", r#"{"kind":"meteor"}"#).await.0, 422);
+    assert_eq!(hesabe.control(Method::POST, "/_sandbox/faults", r#"{"kind":"meteor"}"#).await.0, 400);
 
     assert_eq!(hesabe.control(Method::POST, "/_sandbox/hesabe/expire-tokens", "").await.0, 200);
     assert_eq!(hesabe.try_call(Method::GET, "/api/v1/profile", json!({})).await.unwrap().0, 401);

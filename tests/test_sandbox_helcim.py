@@ -20,7 +20,7 @@ from posbridge import sandbox
 
 from helpers import FakeHesabe, Recorded, floats_in
 
-HOOK = "/payment/helcim/hook"
+HOOK = "/payment/card/hook"
 
 
 def purchase(sb: sandbox.Sandbox, code: str, body: Dict[str, Any], token: str = sandbox.HELCIM_API_TOKEN) -> requests.Response:
@@ -110,7 +110,7 @@ def test_cancel_timeout_and_errors(helcim_sb: sandbox.Sandbox, receiver: FakeHes
         sb.helcim_complete("NBL7")
     with pytest.raises(posbridge.NotFoundError):
         sb.helcim_complete("ZZZZ")
-    with pytest.raises(posbridge.ValidationError):
+    with pytest.raises(posbridge.ConfigError):
         sb.helcim_webhook_url = "not a url"
     busy = purchase(sb, "JFHP", {"currency": "CAD", "transactionAmount": 1})
     assert (busy.status_code, busy.json()) == (409, {"errors": ["device with code JFHP not listening"]})

@@ -1,6 +1,8 @@
 //! The Helcim client: `api-token` on every call, device POSTs sent exactly once (a lost
-//! reply or a 5xx is `OutcomeUnknown` carrying the idempotency key and invoice number), the
-//! rate-limit headers read from every response, and an optional client-side limiter.
+//! reply or a 5xx is `OutcomeUnknown` carrying the idempotency key and invoice number),
+//! Payment API POSTs resent at most once after a lost reply with the same idempotency key
+//! (Helcim replays the first response, §3.1), the rate-limit headers read from every
+//! response, and an optional client-side limiter.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -15,7 +17,7 @@ use crate::error::{ApiKind, Error, Result};
 use crate::helcim::reply::{self, RateLimit};
 use crate::helcim::request::{self, HelcimRequest, Method};
 use crate::helcim::vendor::{
-    API_TOKEN_HEADER, HOUR_REMAINING_HEADER, IDEMPOTENCY_HEADER, MAX_CONCURRENT, MAX_PER_HOUR, MAX_PER_MINUTE, MINUTE_REMAINING_HEADER,
+    API_TOKEN_HEADER, HOUR_REMAINING_HEADER, IDEMPOTENCY_HEADER, IDEMPOTENCY_TTL_SECS, MAX_CONCURRENT, MAX_PER_HOUR, MAX_PER_MINUTE, MINUTE_REMAINING_HEADER,
 };
 use crate::money::Currency;
 use crate::transport;
@@ -23,6 +25,26 @@ use crate::transport;
 /// First wait before retrying a card transaction that is not there yet; doubles each time.
 const NOT_FOUND_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_NOT_FOUND_RETRIES: u32 = 8;
+/// A replay-safe request is resent only this soon after it was first sent: well inside the
+/// key's 5-minute lifetime (riverside-os stops replaying at 2 minutes, §8).
+const REPLAY_WITHIN: Duration = Duration::from_secs(120);
+const _: () = assert!(REPLAY_WITHIN.as_secs() < IDEMPOTENCY_TTL_SECS);
+
+/// What one try of a request came to.
+enum Attempt {
+    /// Helcim answered (or the request was certainly not sent).
+    Answered(Result<Reply>),
+    /// Sent, or maybe sent, and no reply came back.
+    Lost(Error),
+}
+
+/// Why a resend failed, without nesting one "outcome unknown" message in another.
+fn cause_of(err: &Error) -> String {
+    match err {
+        Error::OutcomeUnknown(unknown) => unknown.cause.clone(),
+        other => other.to_string(),
+    }
+}
 
 /// Everything a client needs. The token is wiped on drop and never printed.
 #[derive(Clone)]
@@ -130,6 +152,7 @@ impl HelcimClient {
             "ping" => request::ping(&parse(params)?),
             "purchase" => request::purchase(&parse(params)?, currency),
             "refund" => request::refund(&parse(params)?, currency),
+            "refund_payment" => request::refund_payment(&parse(params)?, currency),
             "card_transaction" => request::card_transaction(&parse(params)?),
             "card_transactions" => request::card_transactions(&parse(params)?),
             "connection_test" => Ok(request::connection_test()),
@@ -176,27 +199,53 @@ impl HelcimClient {
         }
     }
 
-    /// Sends one request, once. 2xx is a `Reply`; everything else a typed error.
+    /// Sends one request. 2xx is a `Reply`; everything else a typed error. A request that
+    /// moves money is sent once, except that a replay-safe one (a Payment API POST, which
+    /// Helcim deduplicates on its idempotency key) is resent once, same key and body, after
+    /// a lost reply, while the key is fresh. Any failure of that resend leaves the outcome
+    /// unknown: the first attempt may have been processed.
     pub async fn execute(&self, req: &HelcimRequest) -> Result<Reply> {
+        let started = Instant::now();
+        match self.attempt(req).await {
+            Attempt::Answered(result) => result,
+            Attempt::Lost(first) if req.replay_safe && started.elapsed() < REPLAY_WITHIN => match self.attempt(req).await {
+                Attempt::Answered(Ok(reply)) => Ok(reply),
+                Attempt::Answered(Err(again)) | Attempt::Lost(again) => {
+                    let cause = Error::Transport(format!("{first}; resent once with the same idempotency key: {}", cause_of(&again)));
+                    Err(transport::outcome_unknown(req.operation, &cause, &req.reference))
+                }
+            },
+            Attempt::Lost(err) if req.moves_money => Err(transport::outcome_unknown(req.operation, &err, &req.reference)),
+            Attempt::Lost(err) => Err(err),
+        }
+    }
+
+    /// One try: an answer (a reply, or a refusal; a 5xx to a money-moving request is
+    /// `OutcomeUnknown`), or a request that may have been sent without a reply coming back.
+    async fn attempt(&self, req: &HelcimRequest) -> Attempt {
         let _permit = match &self.limiter {
-            Some(limiter) => Some(limiter.admit().await?),
+            Some(limiter) => match limiter.admit().await {
+                Ok(permit) => Some(permit),
+                Err(e) => return Attempt::Answered(Err(e)),
+            },
             None => None,
         };
-        let unknown = |err: Error| if req.moves_money { transport::outcome_unknown(req.operation, &err, &req.reference) } else { err };
-        let http = self.http.client()?;
+        let http = match self.http.client() {
+            Ok(http) => http,
+            Err(e) => return Attempt::Answered(Err(e)),
+        };
         let (status, body, rate) = match self.send(http, req).await {
             Ok(reply) => reply,
-            Err(e) => {
-                let never_sent = transport::never_sent(&e);
-                let err = transport::transport_error(e);
-                return Err(if never_sent { err } else { unknown(err) });
-            }
+            Err(e) if transport::never_sent(&e) => return Attempt::Answered(Err(transport::transport_error(e))),
+            Err(e) => return Attempt::Lost(transport::transport_error(e)),
         };
-        match status {
+        Attempt::Answered(match status {
             200..=299 => Ok(Reply { status, body, rate }),
-            500..=599 => Err(unknown(reply::api_error(req.operation, status, &body, rate))),
+            500..=599 if req.moves_money => {
+                Err(transport::outcome_unknown(req.operation, &reply::api_error(req.operation, status, &body, rate), &req.reference))
+            }
             _ => Err(reply::api_error(req.operation, status, &body, rate)),
-        }
+        })
     }
 
     async fn send(&self, http: &reqwest::Client, req: &HelcimRequest) -> std::result::Result<(u16, String, RateLimit), reqwest::Error> {

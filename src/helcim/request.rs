@@ -30,15 +30,41 @@ pub struct HelcimRequest {
     pub body: Option<String>,
     /// Sent as `idempotency-key` on device POSTs (generated when the caller gave none).
     pub idempotency_key: Option<String>,
-    /// Starts a transaction on a device: never resent automatically; a lost reply or a 5xx
-    /// is `OutcomeUnknown` carrying `reference`.
+    /// Moves money: a lost reply or a 5xx is `OutcomeUnknown` carrying `reference`.
     pub moves_money: bool,
+    /// Helcim deduplicates this request on its `idempotency_key` (a Payment API POST, §3.1):
+    /// after a lost reply it is resent once, same key and body, and Helcim answers the
+    /// replay with the first response. Device POSTs are never resent (§3.2).
+    pub replay_safe: bool,
     pub reference: Vec<(String, String)>,
 }
 
 impl HelcimRequest {
     fn get(operation: &'static str, path_and_query: String) -> Self {
-        HelcimRequest { operation, method: Method::Get, path_and_query, body: None, idempotency_key: None, moves_money: false, reference: Vec::new() }
+        HelcimRequest {
+            operation,
+            method: Method::Get,
+            path_and_query,
+            body: None,
+            idempotency_key: None,
+            moves_money: false,
+            replay_safe: false,
+            reference: Vec::new(),
+        }
+    }
+
+    /// A device POST: moves money, sent once.
+    fn device_post(operation: &'static str, path_and_query: String, body: String, key: String, reference: Vec<(String, String)>) -> Self {
+        HelcimRequest {
+            operation,
+            method: Method::Post,
+            path_and_query,
+            body: Some(body),
+            idempotency_key: Some(key),
+            moves_money: true,
+            replay_safe: false,
+            reference,
+        }
     }
 }
 
@@ -194,15 +220,7 @@ pub fn purchase(params: &PurchaseParams, merchant_currency: Option<Currency>) ->
     if let Some(customer) = customer_code {
         reference.push(("customer_code".to_owned(), customer));
     }
-    Ok(HelcimRequest {
-        operation: "purchase",
-        method: Method::Post,
-        path_and_query: path::purchase(&code),
-        body: Some(body),
-        idempotency_key: Some(key),
-        moves_money: true,
-        reference,
-    })
+    Ok(HelcimRequest::device_post("purchase", path::purchase(&code), body, key, reference))
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,15 +251,69 @@ pub fn refund(params: &RefundParams, merchant_currency: Option<Currency>) -> Res
         ("currency".to_owned(), currency.code().to_owned()),
         ("original_transaction_id".to_owned(), original),
     ];
+    Ok(HelcimRequest::device_post("refund", path::refund(&code), body, key, reference))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundPaymentParams {
+    pub original_transaction_id: String,
+    pub amount: String,
+    pub ip_address: String,
+    #[serde(default)]
+    pub ecommerce: Option<bool>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+/// `POST /payment/refund` (§4.9): a credit-card refund through the Payment API, no card
+/// present, answered synchronously with the refund's card transaction. The original is in a
+/// closed batch; several partial refunds may add up to its amount. `currency` (CAD or USD,
+/// the Payment API may take either, §7.1) only sets the amount's precision: Helcim refunds
+/// in the original's currency, so it is not sent.
+pub fn refund_payment(params: &RefundPaymentParams, merchant_currency: Option<Currency>) -> Result<HelcimRequest> {
+    let original = transaction_id("original_transaction_id", &params.original_transaction_id)?;
+    let currency = match params.currency.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => Currency::parse(code)?,
+        None => merchant_currency.unwrap_or(Currency::Cad),
+    };
+    if currency == Currency::Kwd {
+        return Err(Error::validation("currency", "Helcim takes CAD or USD"));
+    }
+    let amount = Amount::parse("amount", &params.amount, currency)?.fixed();
+    let ip_address = ip_address(&params.ip_address)?;
+    let ecommerce = params.ecommerce.unwrap_or(false);
+    let key = key_or_new(params.idempotency_key.as_deref())?;
+    let body = format!(
+        r#"{{"originalTransactionId":{original},"amount":{amount},"ipAddress":{},"ecommerce":{ecommerce}}}"#,
+        json_string(&ip_address)
+    );
+    let reference = vec![
+        ("idempotency_key".to_owned(), key.clone()),
+        ("original_transaction_id".to_owned(), original),
+        ("amount".to_owned(), amount),
+    ];
     Ok(HelcimRequest {
-        operation: "refund",
+        operation: "refund_payment",
         method: Method::Post,
-        path_and_query: path::refund(&code),
+        path_and_query: path::PAYMENT_REFUND.to_owned(),
         body: Some(body),
         idempotency_key: Some(key),
         moves_money: true,
+        replay_safe: true,
         reference,
     })
+}
+
+/// `ipAddress`: the IPv4 or IPv6 address the refund is made from (Helcim requires one).
+fn ip_address(text: &str) -> Result<String> {
+    let text = text.trim();
+    match text.parse::<std::net::IpAddr>() {
+        Ok(ip) => Ok(ip.to_string()),
+        Err(_) => Err(Error::validation("ip_address", format!("an IPv4 or IPv6 address is required, such as 203.0.113.7 (got {text:?})"))),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -373,6 +445,54 @@ mod tests {
         assert_eq!(req.path_and_query, "/devices/NBL7/payment/refund");
         assert_eq!(req.body.as_deref(), Some(r#"{"transactionAmount":5.00,"originalTransactionId":25764674,"currency":"CAD"}"#));
         assert!(refund(&RefundParams { original_transaction_id: "abc".into(), ..params }, Some(Currency::Cad)).is_err());
+    }
+
+    #[test]
+    fn refund_payment_body() {
+        let params = RefundPaymentParams {
+            original_transaction_id: " 25764674".into(),
+            amount: "4.5".into(),
+            ip_address: " 203.0.113.7 ".into(),
+            ecommerce: None,
+            currency: None,
+            idempotency_key: Some("0f8fad5b-d9cb-469f-a165-70867728950e".into()),
+        };
+        let req = refund_payment(&params, None).unwrap();
+        assert_eq!((req.method, req.path_and_query.as_str()), (Method::Post, "/payment/refund"));
+        assert_eq!(req.body.as_deref(), Some(r#"{"originalTransactionId":25764674,"amount":4.50,"ipAddress":"203.0.113.7","ecommerce":false}"#));
+        assert!(req.moves_money && req.replay_safe);
+        assert_eq!(req.idempotency_key.as_deref(), Some("0f8fad5b-d9cb-469f-a165-70867728950e"));
+        assert!(req.reference.contains(&("original_transaction_id".into(), "25764674".into())));
+        assert!(req.reference.contains(&("amount".into(), "4.50".into())));
+        let online = RefundPaymentParams { ecommerce: Some(true), ip_address: "2001:db8::1".into(), idempotency_key: None, ..params };
+        let req = refund_payment(&online, Some(Currency::Usd)).unwrap();
+        assert!(req.body.as_deref().unwrap().ends_with(r#""ipAddress":"2001:db8::1","ecommerce":true}"#));
+        assert_eq!(req.idempotency_key.as_deref().map(str::len), Some(36));
+        let field = |params: RefundPaymentParams| match refund_payment(&params, Some(Currency::Cad)) {
+            Err(Error::Validation { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        let base = || RefundPaymentParams { ecommerce: None, idempotency_key: None, ..online_params() };
+        assert_eq!(field(RefundPaymentParams { ip_address: "".into(), ..base() }), "ip_address");
+        assert_eq!(field(RefundPaymentParams { ip_address: "localhost".into(), ..base() }), "ip_address");
+        assert_eq!(field(RefundPaymentParams { amount: "1.001".into(), ..base() }), "amount");
+        assert_eq!(field(RefundPaymentParams { amount: "0".into(), ..base() }), "amount");
+        assert_eq!(field(RefundPaymentParams { original_transaction_id: "x1".into(), ..base() }), "original_transaction_id");
+        assert_eq!(field(RefundPaymentParams { currency: Some("KWD".into()), ..base() }), "currency");
+        assert_eq!(field(RefundPaymentParams { idempotency_key: Some("short".into()), ..base() }), "idempotency_key");
+        // The Payment API may refund USD for a Canadian merchant (§7.1).
+        assert!(refund_payment(&RefundPaymentParams { currency: Some("USD".into()), ..base() }, Some(Currency::Cad)).is_ok());
+    }
+
+    fn online_params() -> RefundPaymentParams {
+        RefundPaymentParams {
+            original_transaction_id: "1".into(),
+            amount: "1".into(),
+            ip_address: "127.0.0.1".into(),
+            ecommerce: None,
+            currency: None,
+            idempotency_key: None,
+        }
     }
 
     #[test]

@@ -7,6 +7,9 @@ pub const PRODUCTION_URL: &str = "https://api.helcim.com/v2";
 pub const API_TOKEN_HEADER: &str = "api-token";
 /// The idempotency header (§3); `^[A-Za-z0-9_-]{25,36}$`.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// How long the Payment API keeps a key bound to its first request, from first use (§3.1,
+/// §10 #14).
+pub const IDEMPOTENCY_TTL_SECS: u64 = 5 * 60;
 /// Rate-limit headers on every response (§2.6).
 pub const MINUTE_REMAINING_HEADER: &str = "minute-limit-remaining";
 pub const HOUR_REMAINING_HEADER: &str = "hour-limit-remaining";
@@ -35,6 +38,8 @@ pub mod path {
     pub const DEVICES: &str = "/devices";
     pub const CARD_TRANSACTIONS: &str = "/card-transactions";
     pub const CONNECTION_TEST: &str = "/connection-test";
+    /// The Payment API's credit-card refund (§4.9).
+    pub const PAYMENT_REFUND: &str = "/payment/refund";
 
     pub fn device(code: &str) -> String {
         format!("/devices/{code}")

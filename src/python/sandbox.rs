@@ -1,6 +1,7 @@
 //! `posbridge._native.Sandbox`: the embedded sandbox, served on this process's runtime.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -36,6 +37,18 @@ fn percent_as_basis_points(percent: f64, name: &str) -> crate::Result<u32> {
     Ok(bp as u32)
 }
 
+/// An IP address to listen on; `localhost` is 127.0.0.1.
+fn listen_address(host: &str) -> crate::Result<IpAddr> {
+    let host = host.trim();
+    if host.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| Error::Config(format!("host must be an IP address such as 127.0.0.1 (got {host:?})")))
+}
+
 fn json_text(value: &serde_json::Value) -> String {
     value.to_string()
 }
@@ -45,6 +58,7 @@ impl PySandbox {
     #[new]
     #[pyo3(signature = (
         *,
+        host = "127.0.0.1",
         port = 0,
         token_ttl = 900.0,
         refresh_ttl = 7200.0,
@@ -63,6 +77,7 @@ impl PySandbox {
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
+        host: &str,
         port: u16,
         token_ttl: f64,
         refresh_ttl: f64,
@@ -83,6 +98,7 @@ impl PySandbox {
             None => RateLimits::UNLIMITED,
         };
         let config = SandboxConfig {
+            host: listen_address(host)?,
             port,
             token_ttl: seconds(token_ttl, "token_ttl")?,
             refresh_ttl: seconds(refresh_ttl, "refresh_ttl")?,
@@ -135,6 +151,10 @@ impl PySandbox {
 
     fn hesabe_decline(&self, transaction_id: &str) -> PyResult<String> {
         Ok(json_text(&self.inner.hesabe_decline(transaction_id)?))
+    }
+
+    fn hesabe_cancel(&self, transaction_id: &str) -> PyResult<String> {
+        Ok(json_text(&self.inner.hesabe_cancel(transaction_id)?))
     }
 
     fn hesabe_pay_invoice(&self, token: &str) -> PyResult<String> {

@@ -1,4 +1,6 @@
-//! `/_sandbox/...`: the test controls over HTTP, plain JSON, no auth, never faulted.
+//! `/_sandbox/...`: the test controls over HTTP, plain JSON, no auth, never faulted. A refusal
+//! is `{"error": message, "field": name or null}`: 404 for an unknown object, 422 for a bad
+//! value or state (`field` names it), 400 for a bad setting (a webhook URL, a fault kind).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Shared;
+use super::hesabe::AtTerminal;
 use super::faults::{FAULT_NAMES, Fault, FaultKind};
 use crate::error::{ApiKind, Error, Result};
 
@@ -20,6 +23,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/_sandbox/hesabe/pos/{transaction_id}/pay", post(pos_pay))
         .route("/_sandbox/hesabe/pos/{transaction_id}/decline", post(pos_decline))
+        .route("/_sandbox/hesabe/pos/{transaction_id}/cancel", post(pos_cancel))
         .route("/_sandbox/hesabe/invoices/{token}/pay", post(invoice_pay))
         .route("/_sandbox/hesabe/refunds/{id}/status", post(refund_status))
         .route("/_sandbox/hesabe/expire-tokens", post(expire_tokens))
@@ -34,11 +38,15 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 }
 
 async fn pos_pay(State(shared): State<Arc<Shared>>, Path(transaction_id): Path<String>) -> Response {
-    answer(shared.hesabe.settle_pos_invoice(&transaction_id, true))
+    answer(shared.hesabe.settle_pos_invoice(&transaction_id, AtTerminal::Pay))
 }
 
 async fn pos_decline(State(shared): State<Arc<Shared>>, Path(transaction_id): Path<String>) -> Response {
-    answer(shared.hesabe.settle_pos_invoice(&transaction_id, false))
+    answer(shared.hesabe.settle_pos_invoice(&transaction_id, AtTerminal::Decline))
+}
+
+async fn pos_cancel(State(shared): State<Arc<Shared>>, Path(transaction_id): Path<String>) -> Response {
+    answer(shared.hesabe.settle_pos_invoice(&transaction_id, AtTerminal::Cancel))
 }
 
 async fn invoice_pay(State(shared): State<Arc<Shared>>, Path(token): Path<String>) -> Response {
@@ -151,7 +159,7 @@ fn parse_fault(body: &[u8]) -> Result<Fault> {
         serde_json::from_slice(body).map_err(|e| Error::validation("body", format!("not a fault request: {e}")))?;
     let delay = Duration::from_millis(request.delay_ms.unwrap_or(1000));
     let Some(kind) = FaultKind::from_name(&request.kind, delay) else {
-        return Err(Error::validation("kind", format!("unknown fault {:?}: use {FAULT_NAMES}", request.kind)));
+        return Err(Error::Config(format!("unknown fault {:?}: use {FAULT_NAMES}", request.kind)));
     };
     let times = request.times.unwrap_or(1);
     if times == 0 {
@@ -176,9 +184,14 @@ fn answer(result: Result<Value>) -> Response {
             let status = match &error {
                 Error::Api(api) if api.kind == ApiKind::NotFound => StatusCode::NOT_FOUND,
                 Error::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                Error::Config(_) => StatusCode::BAD_REQUEST,
                 _ => StatusCode::CONFLICT,
             };
-            (status, Json(json!({ "error": error.to_string() }))).into_response()
+            let field = match &error {
+                Error::Validation { field, .. } => Some(field.as_str()),
+                _ => None,
+            };
+            (status, Json(json!({ "error": error.to_string(), "field": field }))).into_response()
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! One submodule per API area, one handler per documented endpoint: `devices` (list, get,
 //! ping, and the customer at the device), `payment` (purchase and debit refund, answered 202),
-//! `card_transactions` (the records and their lookups), `limits` (tokens, permissions and the
+//! `payment_api` (the Payment API's credit-card refund, answered at once), `card_transactions` (the records and their lookups), `limits` (tokens, permissions and the
 //! rate limits every request passes first) and `webhooks` (signed deliveries, retried on
 //! Helcim's schedule). This file holds what they share: the merchant's state behind one lock,
 //! the error bodies (§2.5) and the settings the spec leaves open (§10).
@@ -12,6 +12,7 @@ mod card_transactions;
 mod devices;
 mod limits;
 mod payment;
+mod payment_api;
 mod webhooks;
 
 use std::collections::HashMap;
@@ -54,7 +55,8 @@ pub(crate) fn router(helcim: Arc<Helcim>) -> Router {
         // §4.7–4.8 card transactions
         .route(&v2(path::CARD_TRANSACTIONS), get(card_transactions::list))
         .route(&v2(&path::card_transaction("{id}")), get(card_transactions::card_transaction))
-        // §4.9
+        // §4.9 the Payment API
+        .route(&v2(path::PAYMENT_REFUND), post(payment_api::refund))
         .route(&v2(path::CONNECTION_TEST), get(connection_test))
         // Token, permission and rate limits before any handler (§2.2, §2.6).
         .route_layer(from_fn_with_state(helcim.clone(), limits::admit))
@@ -110,6 +112,8 @@ pub(crate) struct HelcimState {
 pub(crate) struct Counters {
     pub purchases_started: u64,
     pub refunds_started: u64,
+    /// Credit-card refunds through the Payment API (replays not counted).
+    pub payment_refunds: u64,
     pub card_transactions: u64,
     pub webhooks_delivered: u64,
     pub webhook_attempts: u64,

@@ -14,6 +14,8 @@ mod profile;
 mod refunds;
 mod report;
 
+pub(crate) use pos::AtTerminal;
+
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 

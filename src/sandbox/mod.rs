@@ -18,7 +18,7 @@
 //! // sandbox.hesabe_pay(&transaction_id)?;
 //!
 //! let helcim = sandbox.helcim_url(); // "http://127.0.0.1:PORT/v2": the client appends /devices...
-//! sandbox.set_helcim_webhook_url(Some("http://127.0.0.1:8069/payment/helcim/webhook".into()))?;
+//! sandbox.set_helcim_webhook_url(Some("http://127.0.0.1:8069/payment/card/webhook".into()))?;
 //! // ... POST /v2/devices/DY6L/payment/purchase answers 202, then the customer taps a card:
 //! // let transaction = sandbox.helcim_complete("DY6L", "approved", None)?;
 //! // and a signed cardTransaction webhook goes to the URL above.
@@ -36,6 +36,7 @@ mod hesabe;
 mod random;
 mod server;
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,7 +53,10 @@ pub use helcim::{AttemptStatus, RateLimits, WebhookDelivery};
 /// How to start a [`Sandbox`]. The Helcim fields settle what `specs/helcim.md` §10 leaves open.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SandboxConfig {
-    /// TCP port on 127.0.0.1; 0 picks a free one.
+    /// The address to listen on: 127.0.0.1 by default. The sandbox has no authentication on
+    /// its controls; another address exposes them to whoever can reach it.
+    pub host: IpAddr,
+    /// TCP port; 0 picks a free one.
     pub port: u16,
     /// Lifetime of Hesabe access tokens (`expires_in`); Hesabe's is 900 s.
     pub token_ttl: Duration,
@@ -95,6 +99,7 @@ pub struct SandboxConfig {
 impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             token_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(2 * 3600),
@@ -110,6 +115,16 @@ impl Default for SandboxConfig {
             helcim_signature_rotation: false,
             helcim_refund_declines: false,
         }
+    }
+}
+
+/// The URL clients dial: the listening address, or 127.0.0.1 when listening on every address.
+fn base_url(host: IpAddr, port: u16) -> String {
+    match host {
+        IpAddr::V4(v4) if v4.is_unspecified() => format!("http://127.0.0.1:{port}"),
+        IpAddr::V6(v6) if v6.is_unspecified() => format!("http://[::1]:{port}"),
+        IpAddr::V4(v4) => format!("http://{v4}:{port}"),
+        IpAddr::V6(v6) => format!("http://[{v6}]:{port}"),
     }
 }
 
@@ -134,6 +149,7 @@ impl Shared {
             "by_path": by_path,
             "purchases_started": helcim.purchases_started,
             "refunds_started": helcim.refunds_started,
+            "payment_refunds": helcim.payment_refunds,
             "card_transactions": helcim.card_transactions,
             "webhooks_delivered": helcim.webhooks_delivered,
             "webhook_attempts": helcim.webhook_attempts,
@@ -144,6 +160,8 @@ impl Shared {
 /// A running sandbox. It stops on [`Sandbox::shutdown`] or when dropped.
 pub struct Sandbox {
     shared: Arc<Shared>,
+    /// `http://HOST:PORT`, the host as clients dial it.
+    base_url: String,
     port: u16,
     shutdown: watch::Sender<bool>,
 }
@@ -155,19 +173,20 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
-    /// Binds 127.0.0.1 and serves on the caller's tokio runtime until shut down.
+    /// Binds `config.host` (127.0.0.1 by default) and serves on the caller's tokio runtime
+    /// until shut down.
     pub async fn start(config: SandboxConfig) -> Result<Sandbox> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::Config("the sandbox must be started inside a tokio runtime".into()));
         }
-        let listener = TcpListener::bind(("127.0.0.1", config.port))
-            .await
-            .map_err(|e| Error::Config(format!("the sandbox could not listen on 127.0.0.1:{}: {e}", config.port)))?;
+        let address = SocketAddr::new(config.host, config.port);
+        let listener =
+            TcpListener::bind(address).await.map_err(|e| Error::Config(format!("the sandbox could not listen on {address}: {e}")))?;
         let port = listener
             .local_addr()
             .map_err(|e| Error::Config(format!("the sandbox has no local address: {e}")))?
             .port();
-        let base_url = format!("http://127.0.0.1:{port}");
+        let base_url = base_url(config.host, port);
         let (shutdown, stopped) = watch::channel(false);
         let faults = Arc::new(faults::FaultBook::default());
         let hesabe = Arc::new(hesabe::Hesabe::new(&config, &base_url)?);
@@ -179,17 +198,17 @@ impl Sandbox {
             .layer(axum::middleware::from_fn_with_state(shared.clone(), gate::gate));
         let app = vendors.merge(control::router(shared.clone()));
         tokio::spawn(server::accept_loop(listener, app, stopped));
-        Ok(Sandbox { shared, port, shutdown })
+        Ok(Sandbox { shared, base_url, port, shutdown })
     }
 
-    /// The TCP port on 127.0.0.1 (the one picked when the config said 0).
+    /// The TCP port (the one picked when the config said 0).
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// `"http://127.0.0.1:PORT"`
+    /// `"http://127.0.0.1:PORT"` (or the configured host's address).
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.base_url.clone()
     }
 
     /// The Hesabe root, like `hesabe.SANDBOX_URL`: the client appends `/api/v1/...`.
@@ -199,12 +218,18 @@ impl Sandbox {
 
     /// The customer pays the POS invoice at the terminal; returns the invoice as the API shows it.
     pub fn hesabe_pay(&self, transaction_id: &str) -> Result<Value> {
-        self.shared.hesabe.settle_pos_invoice(transaction_id, true)
+        self.shared.hesabe.settle_pos_invoice(transaction_id, hesabe::AtTerminal::Pay)
     }
 
     /// The card is declined at the terminal: the POS invoice becomes failed.
     pub fn hesabe_decline(&self, transaction_id: &str) -> Result<Value> {
-        self.shared.hesabe.settle_pos_invoice(transaction_id, false)
+        self.shared.hesabe.settle_pos_invoice(transaction_id, hesabe::AtTerminal::Decline)
+    }
+
+    /// The customer cancels the POS invoice on the terminal before presenting a card: status 3
+    /// (cancelled, `specs/hesabe.md` §10 #1); no transaction is recorded.
+    pub fn hesabe_cancel(&self, transaction_id: &str) -> Result<Value> {
+        self.shared.hesabe.settle_pos_invoice(transaction_id, hesabe::AtTerminal::Cancel)
     }
 
     /// A Merchant API invoice (by its `token`, or an open invoice by its `reference_number`)
@@ -230,7 +255,8 @@ impl Sandbox {
     }
 
     /// Where signed webhooks go; None stops sending (messages already retrying go on).
-    /// Any http(s) URL, `http://127.0.0.1:...` included.
+    /// Any http(s) URL, `http://127.0.0.1:...` included, but none containing "helcim" in any
+    /// case (`Config` error), as Helcim refuses those (§6.1).
     pub fn set_helcim_webhook_url(&self, url: Option<String>) -> Result<()> {
         self.shared.helcim.set_webhook_url(url.as_deref())
     }
@@ -298,9 +324,9 @@ impl Sandbox {
 
     /// Counters for tests: `{"requests", "pos_invoices_created", "logins", "refreshes",
     /// "by_path": {"POST /api/v1/...": n}, "purchases_started", "refunds_started",
-    /// "card_transactions", "webhooks_delivered", "webhook_attempts"}`. `requests` counts
+    /// "payment_refunds", "card_transactions", "webhooks_delivered", "webhook_attempts"}`. `requests` counts
     /// vendor API requests of both vendors (faulted ones included), not the `/_sandbox`
-    /// controls; `logins` and `refreshes` count Hesabe tokens issued; the last five are
+    /// controls; `logins` and `refreshes` count Hesabe tokens issued; the last six are
     /// Helcim's (a duplicated webhook counts as delivered twice).
     pub fn stats(&self) -> Value {
         self.shared.stats()
@@ -315,5 +341,19 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_clients_dial() {
+        assert_eq!(base_url(IpAddr::V4(Ipv4Addr::LOCALHOST), 8070), "http://127.0.0.1:8070");
+        assert_eq!(base_url(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8070), "http://127.0.0.1:8070");
+        assert_eq!(base_url("::1".parse().unwrap(), 1), "http://[::1]:1");
+        assert_eq!(base_url("::".parse().unwrap(), 1), "http://[::1]:1");
+        assert_eq!(base_url("10.0.0.2".parse().unwrap(), 80), "http://10.0.0.2:80");
     }
 }

@@ -230,7 +230,7 @@ fn to_json(value: &impl Serialize) -> Result<String> {
 
 impl HelcimState {
     /// A webhook message for the configured URL, or None when no URL is set.
-    fn message(&mut self, event_type: &'static str, body: &Value) -> Option<Message> {
+    pub(super) fn message(&mut self, event_type: &'static str, body: &Value) -> Option<Message> {
         let url = self.webhook_url.clone()?;
         Some(Message::new(&mut self.rng, event_type, body, url))
     }

@@ -1,7 +1,9 @@
 //! §4.4–4.5 device payments: a purchase, or an in-person debit refund, shown on the device and
 //! answered 202 with an empty body; the outcome comes later by webhook. Also the
 //! `idempotency-key` header (§3.2, §10 #1): its format is always checked, replays are
-//! deduplicated only when the sandbox is started with `helcim_idempotency_replay`.
+//! deduplicated only when the sandbox is started with `helcim_idempotency_replay` (the
+//! Payment API, `payment_api.rs`, always deduplicates), and the rules every refund of a
+//! card transaction follows, on the device or through the Payment API (§7.4).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,21 +11,26 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use super::card_transactions::CardTransaction;
 use super::devices::{busy, device_not_found, not_listening};
 use super::limits::{Access, Processing};
-use super::{FieldErrors, Helcim, HelcimState, NextIds, Refused, Reply, accepted, invalid_field};
+use super::{FieldErrors, Helcim, HelcimState, NextIds, Refused, Reply, accepted, invalid_field, json_text};
 use crate::helcim::device;
-use crate::helcim::vendor::{IDEMPOTENCY_HEADER, sandbox_credentials as creds};
+use crate::helcim::vendor::{IDEMPOTENCY_HEADER, IDEMPOTENCY_TTL_SECS, sandbox_credentials as creds};
 use crate::money::{Amount, Currency};
 
 /// How long a key stays bound to its first request, counted from first use (§3.1, §10 #14).
-const IDEMPOTENCY_TTL: Duration = Duration::from_secs(5 * 60);
+const IDEMPOTENCY_TTL: Duration = Duration::from_secs(IDEMPOTENCY_TTL_SECS);
 /// Where a credit card refund goes instead (§4.5, §4.9).
 const USE_PAYMENT_API: &str = "Credit card transactions cannot be refunded on a device: use the Payment API (POST /payment/refund)";
+/// Where a debit refund goes instead (§4.9: the Payment API cannot refund in-person debit).
+const USE_DEVICE: &str =
+    "Interac and debit transactions cannot be refunded through the Payment API: refund them on a device (POST /devices/{code}/payment/refund) with the customer's card";
 /// Where a refund of a transaction in an open batch goes instead (§7.4).
 const USE_REVERSE: &str = "The original transaction is in an open batch: reverse it instead (POST /payment/reverse)";
 
@@ -48,10 +55,18 @@ pub(crate) enum PendingKind {
     Refund { original: u64 },
 }
 
-/// The first successful request made with an idempotency key.
+/// The first successful request made with an idempotency key, and what it was answered.
 pub(crate) struct KeyUse {
     first_used: Instant,
     request: (String, Value),
+    reply: (StatusCode, String),
+}
+
+/// Which way a refund goes (§7.4): on a device (debit), or through the Payment API (credit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RefundPath {
+    Device,
+    PaymentApi,
 }
 
 /// `PaymentRequest` (§4.4); values kept raw so the amount is read from its exact text.
@@ -89,7 +104,7 @@ pub(super) async fn purchase(State(helcim): State<Arc<Helcim>>, access: Access, 
     let request: PurchaseBody<'_> = serde_json::from_str(text).map_err(|_| invalid_json())?;
     let mut errors = FieldErrors::default();
     let currency_ok = currency(&mut errors, request.currency, true);
-    let amount = amount(&mut errors, request.transaction_amount);
+    let amount = amount(&mut errors, "transactionAmount", request.transaction_amount);
     let invoice_number = optional_text(&mut errors, "invoiceNumber", request.invoice_number);
     let customer_code = optional_text(&mut errors, "customerCode", request.customer_code);
     errors.finish()?;
@@ -112,7 +127,7 @@ pub(super) async fn refund(State(helcim): State<Arc<Helcim>>, access: Access, Pa
     let (text, payload) = json_object(&body)?;
     let request: RefundBody<'_> = serde_json::from_str(text).map_err(|_| invalid_json())?;
     let mut errors = FieldErrors::default();
-    let amount = amount(&mut errors, request.transaction_amount);
+    let amount = amount(&mut errors, "transactionAmount", request.transaction_amount);
     let original = transaction_id(&mut errors, request.original_transaction_id);
     let currency_ok = currency(&mut errors, request.currency, false);
     errors.finish()?;
@@ -121,29 +136,10 @@ pub(super) async fn refund(State(helcim): State<Arc<Helcim>>, access: Access, Pa
     };
     let declines = helcim.settings.refund_declines;
     helcim.start(&code, "refund", key, payload, |state| {
-        let refused = |message: &str| invalid_field("originalTransactionId", message);
-        let purchase = state
-            .transactions
-            .iter()
-            .find(|t| t.transaction_id == original)
-            .ok_or_else(|| refused("Original transaction not found"))?;
-        if !purchase.is_purchase() || !purchase.approved() {
-            return Err(refused("The original transaction must be an approved purchase"));
-        }
-        if !purchase.is_debit() {
-            return Err(refused(USE_PAYMENT_API));
-        }
+        let (purchase, problem) = state.refund_original(original, amount, "transactionAmount", RefundPath::Device)?;
         // An open-batch original or an over-refund: a 400 now, or (§10 #8's other reading)
         // taken, then declined at the device.
-        let refundable = state.refundable_minor(purchase);
-        let broken = if purchase.card_batch_id >= state.open_batch {
-            Some(("originalTransactionId", USE_REVERSE.to_owned()))
-        } else if amount.minor_units() > refundable {
-            Some(("transactionAmount", format!("The refund amount exceeds what is left to refund ({})", minor_text(refundable))))
-        } else {
-            None
-        };
-        let decline = match broken {
+        let decline = match problem {
             Some((field, message)) if !declines => return Err(invalid_field(field, message)),
             Some((_, message)) => Some(format!("Transaction Declined: {message}")),
             None => None,
@@ -151,11 +147,66 @@ pub(super) async fn refund(State(helcim): State<Arc<Helcim>>, access: Access, Pa
         Ok(Pending {
             kind: PendingKind::Refund { original },
             amount,
-            invoice_number: purchase.invoice_number.clone(),
-            customer_code: Some(purchase.customer_code.clone()),
+            invoice_number: purchase.invoice_number,
+            customer_code: Some(purchase.customer_code),
             decline,
         })
     })
+}
+
+impl HelcimState {
+    /// The purchase a refund of `amount` names, if `path` may refund it at all: it exists, is
+    /// an approved purchase, and is debit for the device or credit for the Payment API. What
+    /// may still stand in the way, an open batch or too little left to refund, comes back as
+    /// `(field, message)`.
+    pub(super) fn refund_original(
+        &self,
+        original: u64,
+        amount: Amount,
+        amount_field: &'static str,
+        path: RefundPath,
+    ) -> Result<(CardTransaction, Option<Obstacle>), Refused> {
+        let refused = |message: &str| invalid_field("originalTransactionId", message);
+        let purchase = self.transactions.iter().find(|t| t.transaction_id == original).ok_or_else(|| refused("Original transaction not found"))?;
+        if !purchase.is_purchase() || !purchase.approved() {
+            return Err(refused("The original transaction must be an approved purchase"));
+        }
+        match (path, purchase.is_debit()) {
+            (RefundPath::Device, false) => return Err(refused(USE_PAYMENT_API)),
+            (RefundPath::PaymentApi, true) => return Err(refused(USE_DEVICE)),
+            _ => {}
+        }
+        let refundable = self.refundable_minor(purchase);
+        let problem = if purchase.card_batch_id >= self.open_batch {
+            Some(("originalTransactionId", USE_REVERSE.to_owned()))
+        } else if amount.minor_units() > refundable {
+            Some((amount_field, format!("The refund amount exceeds what is left to refund ({})", minor_text(refundable))))
+        } else {
+            None
+        };
+        Ok((purchase.clone(), problem))
+    }
+
+    /// A key used within its lifetime: the first reply again for the same request, 409 for
+    /// another. None for a key not (or no longer) bound.
+    pub(super) fn replayed(&mut self, key: &str, request: &(String, Value), now: Instant) -> Option<Reply> {
+        self.idempotency.retain(|_, used| now.duration_since(used.first_used) < IDEMPOTENCY_TTL);
+        let used = self.idempotency.get(key)?;
+        Some(if used.request == *request { Ok(replay(&used.reply)) } else { Err(key_conflict()) })
+    }
+
+    /// Binds `key` to the request it first succeeded with, and its reply.
+    pub(super) fn remember(&mut self, key: String, request: (String, Value), reply: (StatusCode, String), now: Instant) {
+        self.idempotency.insert(key, KeyUse { first_used: now, request, reply });
+    }
+}
+
+/// What stands in the way of a refund Helcim might still take and decline: the field and why.
+pub(super) type Obstacle = (&'static str, String);
+
+/// A remembered reply, sent again.
+fn replay((status, body): &(StatusCode, String)) -> Response {
+    if body.is_empty() { status.into_response() } else { (*status, json_text(body.clone())).into_response() }
 }
 
 impl Helcim {
@@ -179,11 +230,8 @@ impl Helcim {
         let request = (format!("{operation} {code}"), payload);
         let mut state = self.state();
         let replay_key = key.filter(|_| self.settings.idempotency_replay);
-        if let Some(key) = &replay_key {
-            state.idempotency.retain(|_, used| now.duration_since(used.first_used) < IDEMPOTENCY_TTL);
-            if let Some(used) = state.idempotency.get(key) {
-                return if used.request == request { Ok(accepted()) } else { Err(key_conflict()) };
-            }
+        if let Some(replayed) = replay_key.as_deref().and_then(|key| state.replayed(key, &request, now)) {
+            return replayed;
         }
         let pending = begin(&mut state)?;
         let device = state.device_mut(code).ok_or_else(device_not_found)?;
@@ -201,14 +249,14 @@ impl Helcim {
             state.counters.purchases_started += 1;
         }
         if let Some(key) = replay_key {
-            state.idempotency.insert(key, KeyUse { first_used: now, request });
+            state.remember(key, request, (StatusCode::ACCEPTED, String::new()), now);
         }
         Ok(accepted())
     }
 }
 
 /// The `idempotency-key` header, if sent: 25 to 36 of `[A-Za-z0-9_-]` (§10 #1).
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Refused> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Refused> {
     let Some(value) = headers.get(IDEMPOTENCY_HEADER) else {
         return Ok(None);
     };
@@ -222,12 +270,12 @@ fn key_conflict() -> Refused {
     Refused { status: StatusCode::CONFLICT, body }
 }
 
-fn invalid_json() -> Refused {
+pub(super) fn invalid_json() -> Refused {
     invalid_field("body", "The request body must be a JSON object")
 }
 
 /// The body as text and as a value (the value is what replays compare, §10 #14).
-fn json_object(body: &[u8]) -> Result<(&str, Value), Refused> {
+pub(super) fn json_object(body: &[u8]) -> Result<(&str, Value), Refused> {
     let text = std::str::from_utf8(body).map_err(|_| invalid_json())?;
     match serde_json::from_str::<Value>(text) {
         Ok(value @ Value::Object(_)) => Ok((text, value)),
@@ -247,32 +295,31 @@ fn currency(errors: &mut FieldErrors, raw: Option<&RawValue>, required: bool) ->
     ok
 }
 
-/// `transactionAmount`: a JSON number greater than 0 with at most two decimals (§7.2), read
-/// from its exact text.
-fn amount(errors: &mut FieldErrors, raw: Option<&RawValue>) -> Option<Amount> {
-    const FIELD: &str = "transactionAmount";
+/// `transactionAmount` (device) or `amount` (Payment API): a JSON number greater than 0 with
+/// at most two decimals (§7.2), read from its exact text.
+pub(super) fn amount(errors: &mut FieldErrors, field: &str, raw: Option<&RawValue>) -> Option<Amount> {
     let text = match raw.map(RawValue::get) {
         None | Some("null") => {
-            errors.fail(FIELD, "Transaction amount is required");
+            errors.fail(field, format!("{field} is required"));
             return None;
         }
         Some(text) => text,
     };
     if !text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
-        errors.fail(FIELD, "Transaction amount must be a number");
+        errors.fail(field, format!("{field} must be a number"));
         return None;
     }
-    match Amount::parse(FIELD, text, Currency::Cad) {
+    match Amount::parse(field, text, Currency::Cad) {
         Ok(amount) => Some(amount),
         Err(_) => {
-            errors.fail(FIELD, "Transaction amount must be greater than 0 with at most 2 decimals");
+            errors.fail(field, format!("{field} must be greater than 0 with at most 2 decimals"));
             None
         }
     }
 }
 
 /// `originalTransactionId`: an integer (a string of digits is taken too).
-fn transaction_id(errors: &mut FieldErrors, raw: Option<&RawValue>) -> Option<u64> {
+pub(super) fn transaction_id(errors: &mut FieldErrors, raw: Option<&RawValue>) -> Option<u64> {
     const FIELD: &str = "originalTransactionId";
     let text = raw.map(RawValue::get).map(|t| t.trim_matches('"'));
     match text.filter(|t| *t != "null") {
@@ -315,12 +362,12 @@ mod tests {
     #[test]
     fn amounts_from_exact_text() {
         let mut errors = FieldErrors::default();
-        assert_eq!(amount(&mut errors, Some(&raw("10.90"))).map(Amount::fixed).as_deref(), Some("10.90"));
-        assert_eq!(amount(&mut errors, Some(&raw("100"))).map(Amount::fixed).as_deref(), Some("100.00"));
+        assert_eq!(amount(&mut errors, "transactionAmount", Some(&raw("10.90"))).map(Amount::fixed).as_deref(), Some("10.90"));
+        assert_eq!(amount(&mut errors, "amount", Some(&raw("100"))).map(Amount::fixed).as_deref(), Some("100.00"));
         assert!(errors.0.is_empty());
         for bad in ["10.999", "0", "-1", "\"10.00\"", "1e2", "true", "null"] {
             let mut errors = FieldErrors::default();
-            assert!(amount(&mut errors, Some(&raw(bad))).is_none(), "{bad}");
+            assert!(amount(&mut errors, "transactionAmount", Some(&raw(bad))).is_none(), "{bad}");
             assert!(errors.0.contains_key("transactionAmount"), "{bad}");
         }
     }

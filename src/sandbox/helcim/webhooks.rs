@@ -106,14 +106,22 @@ impl Sender {
     }
 }
 
-/// A Deliver URL: http or https (the sandbox allows `http://127.0.0.1`, §6.1).
+/// A Deliver URL as Helcim's webhook settings take it (§6.1): never one containing the word
+/// "helcim" in any case (Helcim refuses those); https, or http for a local receiver (the
+/// sandbox allows `http://127.0.0.1`, §6.1).
 pub(crate) fn check_url(url: &str) -> Result<String> {
     let url = url.trim();
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     match rest {
-        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !url.contains(char::is_whitespace) => Ok(url.to_owned()),
-        _ => Err(Error::validation("helcim_webhook_url", format!("must be an http(s) URL, got {url:?}"))),
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !url.contains(char::is_whitespace) => {}
+        _ => return Err(Error::Config(format!("helcim_webhook_url must be an http(s) URL, got {url:?}"))),
     }
+    if url.to_ascii_lowercase().contains("helcim") {
+        return Err(Error::Config(format!(
+            "helcim_webhook_url must not contain the word \"helcim\" in any case: Helcim refuses such a Deliver URL (got {url:?}); name the route otherwise, e.g. /payment/card/webhook"
+        )));
+    }
+    Ok(url.to_owned())
 }
 
 /// The path of a URL, which webhook faults match against.
@@ -239,9 +247,12 @@ mod tests {
         assert_eq!(check_url(" http://127.0.0.1:8069/hooks ").unwrap(), "http://127.0.0.1:8069/hooks");
         assert!(check_url("https://pos.example/wow?x=1").is_ok());
         for bad in ["", "ftp://x", "http://", "http:///x", "http://a b"] {
-            assert!(check_url(bad).is_err(), "{bad}");
+            assert!(matches!(check_url(bad), Err(Error::Config(_))), "{bad}");
         }
-        assert_eq!(url_path("http://127.0.0.1:8069/hooks/helcim?x=1"), "/hooks/helcim");
+        for named in ["http://127.0.0.1:8069/payment/helcim/webhook", "https://HELCIM.example/x", "http://localhost/hook?src=HelCim"] {
+            assert!(matches!(check_url(named), Err(Error::Config(ref m)) if m.contains("\"helcim\"")), "{named}");
+        }
+        assert_eq!(url_path("http://127.0.0.1:8069/hooks/card?x=1"), "/hooks/card");
         assert_eq!(url_path("http://127.0.0.1:8069"), "/");
     }
 

@@ -1,5 +1,5 @@
 //! §5 Smart POS: terminals, POS invoices (create, resend, list, details) and what happens at
-//! the terminal (pay or decline, driven by the sandbox controls).
+//! the terminal (pay, decline or cancel, driven by the sandbox controls).
 
 use std::sync::Arc;
 
@@ -40,6 +40,17 @@ pub(crate) struct PosInvoice {
     updated_at: String,
     #[serde(skip)]
     amount_minor: u64,
+}
+
+/// What the customer does with a POS invoice on the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AtTerminal {
+    /// Pays: status 1, a successful serviceType 6 transaction (refundable by its token).
+    Pay,
+    /// The card is declined: status 2, a failed transaction (payment_status 0).
+    Decline,
+    /// Cancels on the terminal before any card: status 3 (§10 #1), no transaction.
+    Cancel,
 }
 
 /// What the merchant asked for in a create request.
@@ -174,9 +185,9 @@ impl Hesabe {
         Ok(Envelope::ok(message::POS_INVOICE_RESENT, invoice.clone()))
     }
 
-    /// The customer at the terminal pays (or the card is declined): the invoice leaves pending
-    /// and a serviceType 6 transaction is recorded with payment_status 1 (or 0).
-    pub fn settle_pos_invoice(&self, transaction_id: &str, paid: bool) -> Result<Value> {
+    /// The customer at the terminal pays, is declined or cancels: the invoice leaves pending;
+    /// a card attempt is recorded as a serviceType 6 transaction, payment_status 1 (or 0).
+    pub fn settle_pos_invoice(&self, transaction_id: &str, outcome: AtTerminal) -> Result<Value> {
         let now = Stamp::now();
         let mut state = self.state();
         let Some(index) = state.pos_invoices.iter().position(|i| i.transaction_id == transaction_id) else {
@@ -190,20 +201,26 @@ impl Hesabe {
             let status = pos_status::name(invoice.status);
             return Err(Error::validation("transaction_id", format!("the POS invoice is {status}, not pending")));
         }
-        state.record_transaction(
-            Sale {
-                service_type: service_type::POS_TERMINAL,
-                amount_minor: invoice.amount_minor,
-                paid,
-                order_reference_number: invoice.transaction_id.clone(),
-                customer_name: invoice.customer_name.clone(),
-            },
-            now,
-        );
+        if outcome != AtTerminal::Cancel {
+            state.record_transaction(
+                Sale {
+                    service_type: service_type::POS_TERMINAL,
+                    amount_minor: invoice.amount_minor,
+                    paid: outcome == AtTerminal::Pay,
+                    order_reference_number: invoice.transaction_id.clone(),
+                    customer_name: invoice.customer_name.clone(),
+                },
+                now,
+            );
+        }
         let Some(invoice) = state.pos_invoices.get_mut(index) else {
             return Err(Error::Config("the POS invoice vanished".into()));
         };
-        invoice.status = if paid { pos_status::PAID } else { pos_status::FAILED };
+        invoice.status = match outcome {
+            AtTerminal::Pay => pos_status::PAID,
+            AtTerminal::Decline => pos_status::FAILED,
+            AtTerminal::Cancel => pos_status::CANCELLED,
+        };
         invoice.updated_at = now.datetime();
         Ok(serde_json::to_value(&*invoice).unwrap_or(Value::Null))
     }
