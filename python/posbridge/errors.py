@@ -155,7 +155,11 @@ class OutcomeUnknownError(Error):
     """A request that moves money was sent, but its outcome is unknown (no reply, a timeout,
     a 5xx or an unreadable reply). It may or may not have been processed: reconcile (e.g.
     ``hesabe.Client.find_pos_invoice``) before deciding to send it again. posbridge never
-    resends it on its own.
+    resends it on its own, with one exception the vendor makes safe: a Helcim Payment API
+    refund (``helcim.Client.refund_payment``), which Helcim deduplicates on its idempotency
+    key, is resent once with the same key after a lost reply; this error then means the
+    resend failed too, and calling again with ``idempotency_key=error.idempotency_key``
+    within 5 minutes gets the first refund's answer if it was made.
 
     :ivar operation: the method that was called, e.g. ``"create_pos_invoice"``.
     :ivar reference: what identifies the request at the vendor (vendor field names).

@@ -71,6 +71,12 @@ def _started(operation: str) -> Callable[[Any], PaymentStarted]:
     return parse
 
 
+def _flag(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(f"{field}: expected True or False, got {type(value).__name__}", field)
+    return value
+
+
 def _code(code: Any) -> str:
     value = text(code, "code")
     if value is None:
@@ -189,6 +195,62 @@ class _Operations:
                 "idempotency_key": text(idempotency_key, "idempotency_key"),
             },
             _started("refund"),
+        )
+
+    # -- the Payment API ------------------------------------------------------------------
+
+    @operation
+    def refund_payment(
+        self,
+        original_transaction_id: Union[int, str],
+        amount: Money,
+        ip_address: str,
+        ecommerce: bool = False,
+        currency: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Call[CardTransaction]:
+        """Refunds a **credit-card** purchase through Helcim's Payment API
+        (``POST /payment/refund``): no device, no customer present, and the answer is the
+        refund itself, a card transaction of ``type`` ``"refund"`` (read ``is_approved``).
+        The original must be in a closed (settled) batch; several partial refunds may add up
+        to its amount. Interac/debit purchases are refunded on the device instead
+        (:meth:`refund`). Needs a token with Admin processing rights.
+
+        Helcim keeps the idempotency key bound to this refund for 5 minutes and answers a
+        replay with the first response, so after a lost reply the request is resent **once**
+        with the same key and body (device requests never are).
+
+        :param original_transaction_id: the purchase's ``transaction_id``.
+        :param amount: :class:`~decimal.Decimal`, at most 2 decimals, at most what is left of
+            the original.
+        :param ip_address: the IPv4 or IPv6 address the refund is made from (Helcim requires
+            it), e.g. the back-office user's.
+        :param ecommerce: sent as ``ecommerce``: the original was an online payment.
+        :param currency: ``CAD`` or ``USD``, for the amount's precision only (Helcim refunds
+            in the original's currency; it is not sent).
+        :param idempotency_key: 25–36 of ``[A-Za-z0-9_-]``; a UUID is generated when omitted.
+        :return: :class:`CardTransaction` (``type`` ``"refund"``, ``APPROVED`` or ``DECLINED``).
+        :raise ValidationError: bad input; nothing was sent.
+        :raise ApiError: Helcim refused (400: a debit original, an open batch, more than is
+            left; 409: the key was used for another request).
+        :raise OutcomeUnknownError: sent, but no usable reply even after the one resend (or a
+            5xx): call again with ``idempotency_key=error.idempotency_key`` within 5 minutes
+            (Helcim answers with the first refund if it was made), or look for the refund with
+            :meth:`card_transactions` by the original's invoice number.
+
+        >>> refund = client.refund_payment(25764674, Decimal("5.00"), ip_address="203.0.113.7")
+        """
+        return Call(
+            "refund_payment",
+            {
+                "original_transaction_id": text(original_transaction_id, "original_transaction_id"),
+                "amount": amount_text(amount),
+                "ip_address": text(ip_address, "ip_address") or "",
+                "ecommerce": _flag(ecommerce, "ecommerce"),
+                "currency": text(currency, "currency"),
+                "idempotency_key": text(idempotency_key, "idempotency_key"),
+            },
+            _one(CardTransaction),
         )
 
     # -- card transactions --------------------------------------------------------------
