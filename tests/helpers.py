@@ -3,13 +3,18 @@ HTTP server that stands in for a vendor so that a test can see exactly what goes
 
 from __future__ import annotations
 
+import contextlib
 import json
+import select
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from posbridge import sandbox
 
@@ -27,6 +32,30 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def sandbox_in_another_process(*args: str) -> Iterator[Dict[str, Any]]:
+    """``posbridge sandbox --json ARGS`` in a subprocess: its JSON line (``url``, credentials),
+    plus ``process``; stopped with Ctrl-C (SIGINT) afterwards."""
+    proc = subprocess.Popen([sys.executable, "-m", "posbridge", "sandbox", "--json", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "posbridge sandbox --json printed nothing in 30 s"
+        info: Dict[str, Any] = json.loads(proc.stdout.readline())
+        info["process"] = proc
+        yield info
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                proc.kill()
+                proc.wait(10)
+        proc.stdout.close()
+        proc.stderr.close()
 
 
 def hits(sb: sandbox.Sandbox, method: str, path: str) -> int:

@@ -19,6 +19,8 @@ import pytest
 import posbridge
 from posbridge import sandbox
 
+from helpers import sandbox_in_another_process
+
 PUBLIC_CREDENTIALS = dict(sandbox.HESABE_CREDENTIALS)
 
 
@@ -74,26 +76,8 @@ def test_demo_pays_so042_on_hesabe_and_so043_on_helcim() -> None:
 
 @pytest.fixture(scope="module")
 def sandbox_process() -> Iterator[Dict[str, Any]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "posbridge", "sandbox", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        ready, _, _ = select.select([proc.stdout], [], [], 30)
-        assert ready, "posbridge sandbox --json printed nothing in 30 s"
-        line = proc.stdout.readline()
-        info = json.loads(line)
-        info["process"] = proc
+    with sandbox_in_another_process() as info:
         yield info
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                proc.kill()
-                proc.wait(10)
-        proc.stdout.close()
-        proc.stderr.close()
 
 
 def control(url: str, path: str, body: Optional[dict] = None) -> Any:

@@ -10,9 +10,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from decimal import Decimal
 from typing import Any, Dict, List
 
-from posbridge import sandbox
+from posbridge import helcim, sandbox
 
 from test_cli import clean_env, control, run, sandbox_process  # noqa: F401  (a fixture)
 
@@ -139,3 +140,37 @@ def test_outcome_unknown_exit_3_with_the_key(tmp_path: Path) -> None:
         assert sb.stats()["purchases_started"] == 0
     assert out.returncode == 3, out.stderr
     assert "invoice_number=CLI-500" in out.stderr and "idempotency_key=" in out.stderr
+
+
+def test_help_explains_both_refunds() -> None:
+    out = run("helcim", "--help").stdout
+    for words in ("refund-payment", "credit-card", "Interac/debit", "Payment API", "closed batch", "idempotency"):
+        assert words in out, words
+    sub = run("helcim", "refund-payment", "--help")
+    assert sub.returncode == 0 and "--ip-address" in sub.stdout and "--ecommerce" in sub.stdout
+    sandbox_help = run("sandbox", "--help").stdout
+    assert "--host" in sandbox_help and "--port" in sandbox_help
+
+
+def test_refund_payment(tmp_path: Path) -> None:
+    with sandbox.Sandbox() as sb:
+        client = helcim.Client(**sb.helcim_credentials)
+        client.purchase("DY6L", Decimal("12.00"), invoice_number="CLI-RP")
+        original = sb.helcim_complete("DY6L", "approved", "VI")["transactionId"]
+        sb.helcim_close_batch()
+        cli = ("helcim", "--sandbox", sb.url, "refund-payment", str(original), "--ip-address", "203.0.113.7")
+        out = run(*cli, "--amount", "2.50", env=clean_env(tmp_path))
+        assert out.returncode == 0, out.stderr
+        assert "APPROVED" in out.stdout and "refund" in out.stdout and "2.50" in out.stdout and "CLI-RP" in out.stdout
+        as_json = run(*cli, "--amount", "9.50", "--json", env=clean_env(tmp_path))
+        assert as_json.returncode == 0 and json.loads(as_json.stdout)["type"] == "refund"
+        over = run(*cli, "--amount", "0.01", env=clean_env(tmp_path))
+        assert over.returncode == 1 and "0.00" in over.stderr and "Traceback" not in over.stderr
+        bad = run("helcim", "--sandbox", sb.url, "refund-payment", str(original), "--amount", "1", "--ip-address", "nowhere", env=clean_env(tmp_path))
+        assert bad.returncode == 2 and "ip_address" in bad.stderr
+        assert sb.stats()["payment_refunds"] == 2
+
+
+def test_sandbox_refuses_a_webhook_url_naming_helcim(tmp_path: Path) -> None:
+    out = run("sandbox", "--helcim-webhook-url", "http://127.0.0.1:8069/helcim/hook", env=clean_env(tmp_path), timeout=30)
+    assert out.returncode == 2 and '"helcim"' in out.stderr and "Traceback" not in out.stderr

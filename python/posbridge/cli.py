@@ -29,6 +29,7 @@ speaks both protocols on 127.0.0.1.
   posbridge hesabe show 268              one POS invoice (is it paid?)
   posbridge helcim devices               list your Helcim devices
   posbridge helcim purchase DY6L --amount 10.99 --invoice-number SO043
+  posbridge helcim refund-payment 25764675 --amount 5.00 --ip-address 203.0.113.7
   posbridge helcim listen                receive, verify and print webhooks locally
 
 Credentials come from flags, from HESABE_* / HELCIM_* environment variables, or from the
@@ -195,6 +196,7 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
 
     try:
         sandbox = Sandbox(
+            host=args.host,
             port=args.port,
             token_ttl=args.token_ttl,
             helcim_limits=None if args.helcim_limits == "off" else (5, 100, 3000),
@@ -499,6 +501,18 @@ def _cmd_helcim(args: argparse.Namespace) -> int:
                 return 0 if transaction.is_approved else 1
         elif not args.json:
             return 0
+    elif action == "refund-payment":
+        result = client.refund_payment(
+            args.original_transaction_id,
+            Decimal(args.amount),
+            args.ip_address,
+            ecommerce=args.ecommerce,
+            currency=args.purchase_currency,
+            idempotency_key=args.idempotency_key,
+        )
+        if not args.json:
+            _show_transactions([result])
+            return 0 if result.is_approved else 1
     elif action == "transaction":
         result = client.card_transaction(args.id)
         if not args.json:
@@ -532,10 +546,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the embedded sandbox (Hesabe at the root, Helcim under /v2) on 127.0.0.1 and print its URL and "
         "credentials. Its controls (the customer at the terminal, faults, stats) are under /_sandbox/.",
     )
-    sb.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    sb.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; the controls have no authentication)")
+    sb.add_argument("--port", type=int, default=0, help="TCP port, e.g. 8070 for a fixed URL (default: a free one)")
     sb.add_argument("--token-ttl", type=float, default=900.0, help="Hesabe access-token lifetime in seconds (default 900)")
     sb.add_argument("--helcim-limits", choices=["helcim", "off"], default="helcim", help="Helcim's rate limits (5 in flight, 100/min, 3000/h; default) or none (benchmarks)")
-    sb.add_argument("--helcim-webhook-url", metavar="URL", help="where to send Helcim's signed webhooks (also settable later: `posbridge helcim --sandbox URL listen`)")
+    sb.add_argument("--helcim-webhook-url", metavar="URL",
+                    help="where to send Helcim's signed webhooks; like Helcim, refuses a URL containing \"helcim\" (also settable later: `posbridge helcim --sandbox URL listen`)")
     sb.add_argument("--helcim-duplicate-check", action="store_true",
                     help="decline an approved purchase that repeats one from the last 5 minutes (same card, cardholder and amount), as Helcim does")
     sb.add_argument("--helcim-fee-saver", type=float, default=0.0, metavar="PERCENT",
@@ -613,9 +629,13 @@ def _add_helcim_parser(sub: Any) -> None:
         "helcim",
         help="Helcim Payment Hardware operations and a webhook listener",
         description=(
-            "Helcim Smart Terminal / Card Reader operations. A purchase or refund answers 202 "
+            "Helcim Smart Terminal / Card Reader operations. A purchase or refund on a device answers 202 "
             "(started, NOT paid): the outcome arrives by webhook (see `listen`) or is found with "
             "`transactions --invoice-number`. Device requests are sent once, never retried. "
+            "Refunds: an Interac/debit purchase is refunded on a device with the customer's card (`refund`); "
+            "a credit-card purchase through the Payment API, no card present (`refund-payment`), answered "
+            "at once with the refund's card transaction and resent at most once, with the same "
+            "idempotency key, if the reply is lost. Both need the original in a closed batch and an Admin token. "
             "Credentials: flags, HELCIM_* variables, a config file, or --sandbox URL."
         ),
         epilog=HELCIM_CONFIG_HELP,
@@ -648,6 +668,20 @@ def _add_helcim_parser(sub: Any) -> None:
     refund.add_argument("--original-transaction-id", dest="original_transaction_id", required=True)
     refund.add_argument("--currency", dest="purchase_currency", help="CAD or USD (default: the merchant's)")
     refund.add_argument("--idempotency-key", dest="idempotency_key")
+    refund_payment = actions.add_parser(
+        "refund-payment",
+        help="refund a credit-card purchase through the Payment API (no device; Admin token)",
+        description="POST /payment/refund: refund a credit-card purchase (in a closed batch) without the card; "
+        "partial refunds add up to at most the original. Answered at once with the refund (APPROVED or DECLINED). "
+        "Interac/debit purchases are refunded on a device instead (`refund`).",
+    )
+    refund_payment.add_argument("original_transaction_id", help="the purchase's transactionId")
+    refund_payment.add_argument("--amount", required=True, help="CAD/USD, up to 2 decimals; at most what is left of the original")
+    refund_payment.add_argument("--ip-address", dest="ip_address", required=True, help="the IP address the refund is made from (Helcim requires it)")
+    refund_payment.add_argument("--ecommerce", action="store_true", help="the original was an online payment")
+    refund_payment.add_argument("--currency", dest="purchase_currency", help="CAD or USD, for the amount's precision (default: the merchant's)")
+    refund_payment.add_argument("--idempotency-key", dest="idempotency_key",
+                                help="25-36 of [A-Za-z0-9_-] (default: a new UUID); within 5 minutes, the same key answers with the first refund")
     transaction = actions.add_parser("transaction", help="one card transaction (APPROVED or DECLINED?)")
     transaction.add_argument("id", help="card transaction id (from the cardTransaction webhook)")
     transactions = actions.add_parser("transactions", help="find card transactions (reconciliation)")
