@@ -103,6 +103,8 @@ def run(cmd: list[str], *, quiet: bool = True, **kw: object) -> subprocess.Compl
 
 def odoo_src(arg: str | None) -> Path:
     src = arg or os.environ.get("ODOO_SRC")
+    if not src and (ROOT.parent / "shared" / "odoo" / "18.0" / "odoo-bin").is_file():
+        src = str(ROOT.parent / "shared" / "odoo" / "18.0")
     if not src:
         die("set ODOO_SRC to an Odoo 18 source tree (the directory holding odoo-bin)")
     path = Path(src).resolve()
