@@ -22,6 +22,13 @@ HESABE_STATE_MAPPING = {
     "cancelled": "cancel",
 }
 
+#: ``posbridge.hesabe.Refund.state`` → the state of the Odoo refund transaction.
+HESABE_REFUND_STATE_MAPPING = {
+    "pending": "pending",
+    "approved": "done",
+    "rejected": "error",
+}
+
 #: Minutes a terminal request may stay pending before it is looked up once more and cancelled.
 DEFAULT_PENDING_TIMEOUT = 15
 

@@ -212,6 +212,16 @@ class PaymentTransaction(models.Model):
         """
         self.ensure_one()
         client = self.provider_id._posbridge_client()
+        if self.provider_code == const.HESABE and self.operation == "refund":
+            refund = client.refund(self.provider_reference)
+            return {
+                "reference": self.reference,
+                "outcome": const.HESABE_REFUND_STATE_MAPPING.get(refund.state, "unknown"),
+                "vendor_state": refund.state,
+                "amount": refund.amount,
+                "currency": "KWD",
+                "message": refund.remarks,
+            }
         if self.provider_code == const.HESABE:
             if self.posbridge_invoice_id:
                 invoice = client.pos_invoice(self.posbridge_invoice_id)
@@ -456,10 +466,12 @@ class PaymentTransaction(models.Model):
 
     @api.model
     def _posbridge_refund_for(self, provider, card_transaction):
-        """A device refund carries no invoice number: it is the open refund of that amount."""
-        pending = self.search([
-            ("provider_id", "=", provider.id), ("operation", "=", "refund"), ("state", "=", "pending"),
-        ], order="id")
+        """The open refund a refund card transaction settles: of that amount, and of the
+        purchase whose invoice number it carries when it carries one."""
+        domain = [("provider_id", "=", provider.id), ("operation", "=", "refund"), ("state", "=", "pending")]
+        if card_transaction.invoice_number:
+            domain.append(("source_transaction_id.reference", "=", card_transaction.invoice_number))
+        pending = self.search(domain, order="id")
         return pending.filtered(lambda tx: tx._posbridge_amount_matches(card_transaction.amount, card_transaction.currency))[:1]
 
     # === REFUNDS === #
@@ -494,7 +506,8 @@ class PaymentTransaction(models.Model):
             if self.provider_code == const.HESABE:
                 refund = client.request_refund(source._posbridge_hesabe_refund_token(), amount)
                 self.provider_reference = str(refund.id)
-                self._set_done(_("Refund request %s accepted by Hesabe.", refund.id))
+                self._set_pending(_("Refund request %s sent to Hesabe, waiting for its approval.", refund.id))
+                self._posbridge_toggle_cron()
             elif (source.posbridge_card_type or "").upper() in ("IN", "DB"):
                 client.refund(source.posbridge_terminal_id.vendor_ref, amount, int(source.provider_reference),
                               currency=self.currency_id.name)
@@ -519,9 +532,20 @@ class PaymentTransaction(models.Model):
             self._posbridge_post_process()
 
     def _posbridge_hesabe_refund_token(self):
-        """The Merchant API token of this paid POS invoice, the one a refund request names."""
+        """The payment token of this paid POS invoice, which a refund request names: the row of
+        Hesabe's transaction report (service type 6, Smart POS) whose order reference is the
+        POS invoice's transaction id.
+
+        :raise UserError: Hesabe's report does not show the payment (yet).
+        """
         self.ensure_one()
-        return self.provider_reference
+        rows = self.provider_id._posbridge_client().transactions(
+            service_type=6, search=self.provider_reference).items
+        tokens = [row.token for row in rows if row.order_reference_number == self.provider_reference and row.token]
+        if not tokens:
+            raise UserError(_("Hesabe's transaction report does not show the payment of %s yet; "
+                              "try the refund again in a few minutes.", self.reference))
+        return tokens[0]
 
     def _posbridge_ip_address(self):
         from odoo.http import request
