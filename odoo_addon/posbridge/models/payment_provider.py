@@ -333,6 +333,10 @@ class PaymentProvider(models.Model):
             "helcim_currency": "CAD",
         })
         currency.active = True
+        try:
+            posbridge_sandbox.Remote(sandbox_url).helcim_webhook_url = helcim_provider.posbridge_webhook_url
+        except posbridge.Error as error:
+            _logger.warning("posbridge demo: the sandbox's Helcim webhooks do not reach Odoo (%s)", error)
         for provider in hesabe_provider | helcim_provider:
             try:
                 provider.action_posbridge_sync_terminals()

@@ -229,11 +229,22 @@ class PaymentTransaction(models.Model):
                 invoice = client.find_pos_invoice(invoice_number=self.reference)
             return invoice and self._posbridge_hesabe_data(invoice)
         if self.operation == "refund":
-            return None  # a device refund is known from its webhook only
+            return self._posbridge_helcim_refund_lookup(client)
         found = client.find_card_transactions(self.reference)
         approved = [t for t in found if t.is_approved]
         chosen = (approved or found)[-1:] or [None]
         return chosen[0] and self._posbridge_helcim_data(chosen[0])
+
+    def _posbridge_helcim_refund_lookup(self, client):
+        """A Helcim refund whose webhook or reply was lost: the refund card transaction of this
+        amount under the purchase's invoice number that no other refund of it already holds."""
+        source = self.source_transaction_id
+        held = set((source.child_transaction_ids - self).mapped("provider_reference"))
+        for card_transaction in client.find_card_transactions(source.reference):
+            if (card_transaction.type == "refund" and str(card_transaction.transaction_id) not in held
+                    and self._posbridge_amount_matches(card_transaction.amount, card_transaction.currency)):
+                return self._posbridge_helcim_data(card_transaction)
+        return None
 
     def _posbridge_hesabe_data(self, invoice):
         return {
@@ -294,7 +305,7 @@ class PaymentTransaction(models.Model):
             return
         data = notification_data
         outcome = data.get("outcome")
-        if data.get("vendor_reference") and self.operation != "refund":
+        if data.get("vendor_reference"):
             self.provider_reference = data["vendor_reference"]
         if data.get("vendor_invoice_id") and not self.posbridge_invoice_id:
             self.posbridge_invoice_id = str(data["vendor_invoice_id"])

@@ -30,6 +30,9 @@ class PosbridgeCase(HttpCase):
         cls.helcim = cls._setup_provider(const.HELCIM)
         cls.sandbox.helcim_webhook_url = cls._webhook_url(cls.helcim)
         cls.env["posbridge.terminal"]._posbridge_sync(cls.hesabe | cls.helcim)
+        # Each test sets the assignments it needs, with or without the demo data's.
+        cls.env["posbridge.terminal"].with_context(active_test=False).search([]).write(
+            {"user_ids": [Command.clear()], "team_ids": [Command.clear()], "is_company_default": False})
         cls.terminal_a99 = cls._terminal(cls.hesabe, "29708454")
         cls.terminal_dy6l = cls._terminal(cls.helcim, "DY6L")
         cls.salesman = new_test_user(

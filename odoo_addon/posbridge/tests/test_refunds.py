@@ -23,7 +23,14 @@ class TestRefunds(PosbridgeCase):
         action = tx.payment_id.action_refund_wizard()
         wizard = self.env[action["res_model"]].with_context(
             active_model="account.payment", active_id=tx.payment_id.id).create({"amount_to_refund": amount})
-        wizard.action_refund()
+        # Helcim also announces a Payment API refund by webhook; it would reach Odoo's HTTP
+        # thread while this thread still uses the shared test cursor, so it goes nowhere here.
+        webhook_url = self.sandbox.helcim_webhook_url
+        self.sandbox.helcim_webhook_url = None
+        try:
+            wizard.action_refund()
+        finally:
+            self.sandbox.helcim_webhook_url = webhook_url
         return tx.child_transaction_ids.filtered(lambda t: t.operation == "refund").sorted("id")[-1:]
 
     def test_helcim_credit_refund_through_payment_api(self):
@@ -96,3 +103,17 @@ class TestRefunds(PosbridgeCase):
         self.assertFalse(tx.posbridge_watch_until, "the vendor's record is seen")
         self.assertTrue(any("confirms" in body for body in order.message_ids.mapped("body")))
         self.assertEqual(len(tx.payment_id), 1, "recorded once")
+
+    def test_helcim_debit_refund_webhook_lost_then_found(self):
+        order, tx = self._paid_helcim_order("IN")
+        refund = self._refund(tx, 10.0)
+        webhook_url = self.sandbox.helcim_webhook_url
+        self.sandbox.helcim_webhook_url = None  # the refund's webhook never arrives
+        try:
+            self.sandbox.helcim_complete("DY6L", outcome="approved", card_type="IN")
+        finally:
+            self.sandbox.helcim_webhook_url = webhook_url
+        self.assertEqual(refund.state, "pending")
+        self.env["payment.transaction"]._posbridge_cron_poll()
+        self.assertEqual(refund.state, "done", "found under the purchase's invoice number")
+        self.assertTrue(refund.provider_reference)

@@ -165,3 +165,30 @@ class TestSaleFlow(PosbridgeCase):
             wizard.action_send()
         self.assertEqual(self.sandbox.stats()["pos_invoices_created"], created + 1)
         self.assertEqual(len(order.transaction_ids), 1)
+
+    def test_hesabe_cancel_on_device(self):
+        order = self._order("KWD")
+        tx = self._push(order, self.terminal_a99)
+        self.sandbox.hesabe_cancel(tx.provider_reference)
+        order.action_posbridge_check_status()
+        self.assertEqual(tx.state, "cancel")
+        self.assertFalse(order.posbridge_pending_transaction_id, "the terminal is free again")
+
+    def test_customer_details_checked_before_anything_is_sent(self):
+        order = self._order("KWD")
+        created = self.sandbox.stats()["pos_invoices_created"]
+        with self.assertRaisesRegex(UserError, "customer"):
+            self._push(order, self.terminal_a99, customer_email="not an email")
+        self.assertEqual(self.sandbox.stats()["pos_invoices_created"], created)
+        self.assertFalse(order.transaction_ids)
+
+    def test_simulate_the_customer_on_the_embedded_sandbox(self):
+        order = self._order("KWD")
+        tx = self._push(order, self.terminal_a99)
+        self.assertTrue(order.posbridge_pending_is_embedded)
+        order.action_posbridge_simulate_paid()  # the banner's button: over the sandbox's HTTP controls
+        self.assertEqual(tx.state, "done")
+        self.assertPaidAndConfirmed(order, 12.5)
+        self.hesabe.posbridge_environment = "vendor_sandbox"
+        with self.assertRaisesRegex(UserError, "embedded sandbox"):
+            tx.action_posbridge_simulate("paid")
