@@ -72,6 +72,8 @@ def main() -> int:
     procs = [sandbox]
 
     def stop_all(*_: object) -> None:
+        if any(p.poll() is None for p in procs):
+            E.say("stopping Odoo and the sandbox ...")
         for p in procs:
             if p.poll() is None:
                 try:
@@ -111,7 +113,8 @@ def main() -> int:
         E.say("Ctrl-C stops both.")
         print(flush=True)
         odoo = subprocess.Popen(
-            E.odoo_cmd(src, DB, "--http-port", str(args.port), "--http-interface", "127.0.0.1"),
+            E.odoo_cmd(src, DB, "--http-port", str(args.port), "--http-interface", "127.0.0.1",
+                       "--log-handler", "odoo.addons.base.models.ir_cron:WARNING"),
             env=E.clean_env(), cwd=E.ROOT, start_new_session=True,
         )
         procs.insert(0, odoo)
@@ -123,7 +126,6 @@ def main() -> int:
         return odoo.returncode or 0
     except KeyboardInterrupt:
         print(flush=True)
-        E.say("stopping Odoo and the sandbox ...")
         return 0
     finally:
         stop_all()
