@@ -61,7 +61,8 @@ def main() -> int:
     for port, what in ((args.port, "Odoo"), (args.sandbox_port, "the sandbox")):
         if not port_free(port):
             E.die(f"port {port} (for {what}) is in use: stop what holds it, or pass another port")
-    template = E.prepare(src, Path(args.addon).resolve(), timings)
+    with E.file_lock(E.STATE / "run.lock", "an Odoo test run in this work tree"):
+        template = E.prepare(src, Path(args.addon).resolve(), timings)
 
     sandbox_url = f"http://127.0.0.1:{args.sandbox_port}"
     E.say(f"starting the embedded sandbox: posbridge sandbox --port {args.sandbox_port}")

@@ -61,6 +61,14 @@ def main() -> int:
     say = E.say
     say(f"Odoo tree {src}, addon {addon}")
 
+    # One run at a time per work tree: the runs share .venv-odoo, which each reinstalls.
+    with E.file_lock(E.STATE / "run.lock", "another Odoo test run in this work tree"):
+        return run_tests(args, src, addon, timings, t_start)
+
+
+def run_tests(args: argparse.Namespace, src: Path, addon: Path, timings: dict[str, float],
+              t_start: float) -> int:
+    say = E.say
     template = E.prepare(src, addon, timings)
     reap_stale_test_dbs()
 

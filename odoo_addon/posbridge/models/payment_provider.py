@@ -59,7 +59,7 @@ class PaymentProvider(models.Model):
     posbridge_terminal_ids = fields.One2many(
         string="Terminals", comodel_name="posbridge.terminal", inverse_name="provider_id"
     )
-    posbridge_terminal_count = fields.Integer(compute="_compute_posbridge_terminal_count")
+    posbridge_terminal_count = fields.Integer(string="Terminal count", compute="_compute_posbridge_terminal_count")
 
     # Hesabe (Merchant API credentials; the Smart POS calls use the same).
     hesabe_merchant_code = fields.Char(
@@ -250,7 +250,7 @@ class PaymentProvider(models.Model):
         if isinstance(error, posbridge.AuthError):
             return _("%(provider)s refused the credentials: %(message)s", provider=self.name, message=str(error))
         if isinstance(error, posbridge.RateLimitedError):
-            return _("%(provider)s asks to slow down; try again in %(seconds)s seconds.",
+            return _("%(provider)s asks to slow down; try again in %(seconds)s s.",
                      provider=self.name, seconds=int(error.retry_after or 60))
         if isinstance(error, posbridge.TransportError):
             return _("%(provider)s could not be reached: %(message)s", provider=self.name, message=str(error))
@@ -268,7 +268,7 @@ class PaymentProvider(models.Model):
                 message = _("Connected to Hesabe as merchant %s.", self.sudo().hesabe_merchant_code)
             else:
                 devices = client.devices()
-                message = _("Connected to Helcim: %s device(s) on the account.", len(devices))
+                message = _("Connected to Helcim. Devices on the account: %s.", len(devices))
         except posbridge.Error as error:
             raise UserError(self._posbridge_error_message(error)) from None
         return self._posbridge_notification(message, "success")

@@ -55,7 +55,8 @@ class PaymentTransaction(models.Model):
         "about this request until then, so that a payment made on the device is recorded.",
     )
     posbridge_manual_reason = fields.Text(string="Marked paid because", readonly=True)
-    posbridge_is_embedded = fields.Boolean(compute="_compute_posbridge_is_embedded", compute_sudo=True)
+    posbridge_is_embedded = fields.Boolean(
+        string="On the embedded sandbox", compute="_compute_posbridge_is_embedded", compute_sudo=True)
 
     # === COMPUTE METHODS === #
 

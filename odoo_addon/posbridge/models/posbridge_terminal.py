@@ -58,7 +58,7 @@ class PosbridgeTerminal(models.Model):
     transaction_ids = fields.One2many(
         string="Transactions", comodel_name="payment.transaction", inverse_name="posbridge_terminal_id"
     )
-    transaction_count = fields.Integer(compute="_compute_transaction_count")
+    transaction_count = fields.Integer(string="Transaction count", compute="_compute_transaction_count")
 
     # === COMPUTE METHODS === #
 
@@ -174,6 +174,18 @@ class PosbridgeTerminal(models.Model):
         return self.env["payment.transaction"].sudo().search(
             [("posbridge_terminal_id", "=", self.id), ("state", "=", "pending"), ("operation", "!=", "refund")],
             limit=1,
+        )
+
+    def _posbridge_busy_message(self):
+        """What to tell a user who wants this terminal while it is busy, or False."""
+        self.ensure_one()
+        busy = self._posbridge_busy_transaction()
+        if not busy:
+            return False
+        return _(
+            "Terminal %(terminal)s is busy with %(order)s. Cancel that request on its order (and on "
+            "the device) to free it, or choose another terminal.",
+            terminal=self.name, order=busy._posbridge_orders()[:1].name or busy.reference,
         )
 
     @api.model

@@ -17,14 +17,17 @@ class SaleOrder(models.Model):
         string="Terminal transactions", comodel_name="payment.transaction",
         compute="_compute_posbridge_transactions",
     )
-    posbridge_transaction_count = fields.Integer(compute="_compute_posbridge_transactions")
+    posbridge_transaction_count = fields.Integer(
+        string="Terminal transaction count", compute="_compute_posbridge_transactions")
     posbridge_pending_transaction_id = fields.Many2one(
         string="Open terminal request", comodel_name="payment.transaction",
         compute="_compute_posbridge_transactions",
     )
-    posbridge_banner = fields.Char(compute="_compute_posbridge_transactions")
-    posbridge_pending_is_hesabe = fields.Boolean(compute="_compute_posbridge_transactions")
-    posbridge_pending_is_embedded = fields.Boolean(compute="_compute_posbridge_transactions")
+    posbridge_banner = fields.Char(string="Terminal request", compute="_compute_posbridge_transactions")
+    posbridge_pending_is_hesabe = fields.Boolean(
+        string="Open request on Hesabe", compute="_compute_posbridge_transactions")
+    posbridge_pending_is_embedded = fields.Boolean(
+        string="Open request on the embedded sandbox", compute="_compute_posbridge_transactions")
     posbridge_can_pay = fields.Boolean(string="Can be paid on a terminal", compute="_compute_posbridge_can_pay")
 
     # === COMPUTE METHODS === #
@@ -39,10 +42,10 @@ class SaleOrder(models.Model):
             order.posbridge_pending_transaction_id = pending
             order.posbridge_pending_is_hesabe = pending.provider_code == const.HESABE
             order.posbridge_pending_is_embedded = bool(pending) and pending.posbridge_is_embedded
+            amount = pending and "%s %s" % (pending._posbridge_amount(), pending.currency_id.name)
             order.posbridge_banner = pending and _(
                 "Waiting for %(amount)s on terminal %(terminal)s",
-                amount=f"{pending._posbridge_amount()} {pending.currency_id.name}",
-                terminal=pending.posbridge_terminal_id.name,
+                amount=amount, terminal=pending.posbridge_terminal_id.name,
             )
 
     @api.depends("state", "amount_total", "amount_paid", "company_id")
@@ -189,11 +192,9 @@ class SaleOrder(models.Model):
                               "check its status or cancel it first.", order=order.name,
                               amount=format_amount(self.env, open_tx.amount, open_tx.currency_id),
                               terminal=open_tx.posbridge_terminal_id.name))
-        busy = terminal._posbridge_busy_transaction()
-        if busy:
-            raise UserError(_("Terminal %(terminal)s is busy with %(order)s. Cancel that request on its "
-                              "order (and on the device), or choose another terminal.",
-                              terminal=terminal.name, order=busy._posbridge_orders()[:1].name or busy.reference))
+        busy_message = terminal._posbridge_busy_message()
+        if busy_message:
+            raise UserError(busy_message)
         left = order._posbridge_amount_left()
         if order.currency_id.compare_amounts(amount, 0) <= 0:
             raise UserError(_("The amount to pay must be positive."))

@@ -123,3 +123,10 @@ class TestUi(PosbridgeCase):
         self.env["payment.transaction"]._posbridge_cron_poll()
         self.assertEqual(tx.state, "done")
         self.assertFalse(cron.active)
+
+    def test_never_offered_at_online_checkout(self):
+        for currency in (self.kwd, self.cad):
+            offered = self.env["payment.provider"]._get_compatible_providers(
+                self.company.id, self.partner.id, 12.5, currency_id=currency.id)
+            self.assertFalse(offered & (self.hesabe | self.helcim))
+        self.assertFalse((self.hesabe | self.helcim).filtered("is_published"))

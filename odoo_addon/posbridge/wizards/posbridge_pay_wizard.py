@@ -21,14 +21,15 @@ class PosbridgePayWizard(models.TransientModel):
         "posbridge.terminal", string="Terminal", required=True,
         domain="[('id', 'in', candidate_terminal_ids)]",
     )
-    candidate_terminal_ids = fields.Many2many("posbridge.terminal", compute="_compute_candidate_terminal_ids")
+    candidate_terminal_ids = fields.Many2many(
+        "posbridge.terminal", string="Terminals offered", compute="_compute_candidate_terminal_ids")
     amount = fields.Monetary(currency_field="currency_id", required=True)
     amount_max = fields.Monetary(string="Left to pay", currency_field="currency_id", readonly=True)
     amount_paid = fields.Monetary(string="Already paid", currency_field="currency_id", readonly=True)
     customer_name = fields.Char(required=True)
     customer_phone = fields.Char()
     customer_email = fields.Char()
-    busy_message = fields.Char(compute="_compute_busy_message")
+    busy_message = fields.Char(string="Terminal busy", compute="_compute_busy_message")
 
     @api.model
     def default_get(self, fields_list):
@@ -66,16 +67,9 @@ class PosbridgePayWizard(models.TransientModel):
     @api.depends("terminal_id")
     def _compute_busy_message(self):
         for wizard in self:
-            busy = wizard.terminal_id and wizard.terminal_id._posbridge_busy_transaction()
-            if busy and busy != wizard.resend_transaction_id:
-                order = busy._posbridge_orders()[:1]
-                wizard.busy_message = _(
-                    "Terminal %(terminal)s is busy with %(order)s. Cancel that request on its order (and "
-                    "on the device) to free it, or choose another terminal.",
-                    terminal=wizard.terminal_id.name, order=order.name or busy.reference,
-                )
-            else:
-                wizard.busy_message = False
+            terminal = wizard.terminal_id
+            resending_here = wizard.resend_transaction_id.posbridge_terminal_id == terminal
+            wizard.busy_message = bool(terminal) and not resending_here and terminal._posbridge_busy_message()
 
     def _customer(self):
         return {
