@@ -7,7 +7,7 @@ import posbridge
 from posbridge import helcim
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
 from odoo.tools import float_repr
 from odoo.tools.misc import format_amount
@@ -125,7 +125,6 @@ class PaymentTransaction(models.Model):
         self.ensure_one()
         provider = self.provider_id
         client = provider._posbridge_client()
-        self.posbridge_sent_date = fields.Datetime.now()
         try:
             if self.provider_code == const.HESABE:
                 invoice = client.create_pos_invoice(**self._posbridge_pos_invoice_values())
@@ -280,22 +279,6 @@ class PaymentTransaction(models.Model):
             self._posbridge_post_process()
         self._posbridge_notify()
 
-    def _get_tx_from_notification_data(self, provider_code, notification_data):
-        """Override of `payment`: find the transaction by its reference (the vendor's invoice
-        number).
-
-        :raise ValidationError: no transaction carries that reference.
-        """
-        tx = super()._get_tx_from_notification_data(provider_code, notification_data)
-        if provider_code not in const.PROVIDER_CODES or len(tx) == 1:
-            return tx
-        reference = notification_data.get("reference")
-        tx = self.search([("reference", "=", reference), ("provider_code", "=", provider_code)]) if reference else tx
-        if not tx:
-            raise ValidationError(_("%(provider)s: no transaction found with reference %(ref)s.",
-                                    provider=provider_code, ref=reference))
-        return tx
-
     def _process_notification_data(self, notification_data):
         """Override of `payment`: map the vendor's result to the transaction's state, checking
         amount and currency. A payment the vendor took is recorded even after a local cancel or
@@ -312,7 +295,6 @@ class PaymentTransaction(models.Model):
             self.posbridge_invoice_id = str(data["vendor_invoice_id"])
         if data.get("card_type"):
             self.posbridge_card_type = data["card_type"]
-        watched = self.posbridge_watch_until
         self.posbridge_outcome_unknown = False  # the vendor's record is found
         if outcome == "pending" or (outcome == "unknown" and self.state == "pending"):
             if outcome == "unknown":
@@ -342,19 +324,17 @@ class PaymentTransaction(models.Model):
                 self._posbridge_log(_(
                     "%(ref)s was paid on the terminal after it had been cancelled in Odoo: the "
                     "payment is recorded.", ref=self.reference))
+        elif outcome in ("error", "cancel") and self.state == "done" and self.posbridge_manual_reason:
+            self._posbridge_log(_(
+                "%(ref)s was marked paid by hand, but %(provider)s reports it %(state)s: check "
+                "the payment.", ref=self.reference, provider=self.provider_id.name,
+                state=data.get("vendor_state")))
         elif outcome == "error":
-            if self.state == "done" and self.posbridge_manual_reason:
-                self._posbridge_log(_(
-                    "%(ref)s was marked paid by hand, but %(provider)s reports it %(state)s: check "
-                    "the payment.", ref=self.reference, provider=self.provider_id.name,
-                    state=data.get("vendor_state")))
-                return
             self._set_error(data.get("message") or _(
                 "The payment was declined on the terminal (%s).", data.get("vendor_state")))
         elif outcome == "cancel":
-            if self.state == "cancel" and watched:
-                return
-            self._set_canceled(_("Cancelled on the terminal."))
+            if self.state != "cancel":  # a local cancel already said so
+                self._set_canceled(_("Cancelled on the terminal."))
         else:
             _logger.warning("posbridge: unknown outcome %r for %s", outcome, self.reference)
 
@@ -386,11 +366,19 @@ class PaymentTransaction(models.Model):
     # === POST-PROCESSING === #
 
     def _posbridge_post_process(self):
-        """Post-process at once (there is no customer browser to do it). `sale.order.amount_paid`
-        depends on the transactions, not on their state, so a value read earlier in this
-        request would hide the payment from the confirmation check."""
+        """Post-process at once (there is no customer browser to do it): confirm the order,
+        post the payment, invoice. Should that fail (a mail, a report), the payment's new state
+        stays and Odoo's post-processing cron tries again, as after an online payment.
+
+        `sale.order.amount_paid` depends on the transactions, not on their state, so a value
+        read earlier in this request would hide the payment from the confirmation check."""
         self._posbridge_orders().invalidate_recordset(["amount_paid"])
-        self._post_process()
+        try:
+            with self.env.cr.savepoint():
+                self._post_process()
+        except Exception:  # noqa: BLE001 - any failure here is retried by Odoo's cron
+            _logger.exception("posbridge: post-processing of %s failed; Odoo's cron retries it",
+                              ", ".join(self.mapped("reference")))
 
     def _post_process(self):
         """Override of `sale`: a pending terminal request never mails the customer (who is at
@@ -432,10 +420,17 @@ class PaymentTransaction(models.Model):
     def _posbridge_toggle_cron(self):
         """The poller runs only while some terminal request is open or watched."""
         cron = self.env.ref("posbridge.cron_posbridge_poll", raise_if_not_found=False)
-        if cron:
-            active = bool(self.sudo().search_count(self._posbridge_watch_domain(), limit=1))
-            if cron.active != active:
-                cron.sudo().active = active
+        if not cron:
+            return
+        active = bool(self.sudo().search_count(self._posbridge_watch_domain(), limit=1))
+        if cron.active != active:
+            try:
+                with self.env.cr.savepoint():
+                    cron.sudo().active = active
+            except UserError:
+                # The poller is running right now (Odoo locks a running cron); it switches
+                # itself on or off as it ends.
+                _logger.info("posbridge: poller busy, left %s", "on" if cron.active else "off")
 
     # === WEBHOOKS === #
 
@@ -523,6 +518,7 @@ class PaymentTransaction(models.Model):
             elif (source.posbridge_card_type or "").upper() in ("IN", "DB"):
                 client.refund(source.posbridge_terminal_id.vendor_ref, amount, int(source.provider_reference),
                               currency=self.currency_id.name)
+                self.posbridge_sent_date = fields.Datetime.now()  # times out like a purchase on the device
                 self._set_pending(_("Refund on terminal %s: the customer taps the original card.",
                                     source.posbridge_terminal_id.display_name))
             else:

@@ -157,8 +157,10 @@ class SaleOrder(models.Model):
         cr = self.env.cr
         try:
             with cr.savepoint(flush=False):
-                cr.execute("SELECT id FROM sale_order WHERE id = %s FOR UPDATE NOWAIT", (self.id,))
-                cr.execute("SELECT id FROM posbridge_terminal WHERE id = %s FOR UPDATE NOWAIT", (terminal.id,))
+                cr.execute("SELECT id FROM sale_order WHERE id = %s FOR UPDATE NOWAIT", (self.id,),
+                           log_exceptions=False)
+                cr.execute("SELECT id FROM posbridge_terminal WHERE id = %s FOR UPDATE NOWAIT", (terminal.id,),
+                           log_exceptions=False)
         except psycopg2.errors.LockNotAvailable:
             raise UserError(_("Another request for %(order)s or terminal %(terminal)s is being sent; "
                               "wait a moment, then look at the order again.",
@@ -217,10 +219,14 @@ class SaleOrder(models.Model):
             "posbridge_customer_name": customer.get("name"),
             "posbridge_customer_phone": customer.get("phone") or False,
             "posbridge_customer_email": customer.get("email") or False,
+            "posbridge_sent_date": fields.Datetime.now(),
         })
         tx._set_pending()
+        tx._posbridge_toggle_cron()
+        # Durable before the vendor hears of it: whatever fails later, a pending transaction
+        # with its reference and sent date is there to reconcile (and to time out).
         commit_unless_testing(self.env)
         tx._posbridge_send()
-        tx.env["payment.transaction"]._posbridge_toggle_cron()
+        commit_unless_testing(self.env)
         tx._posbridge_notify()
         return tx
