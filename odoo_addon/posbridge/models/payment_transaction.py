@@ -367,18 +367,15 @@ class PaymentTransaction(models.Model):
 
     def _posbridge_post_process(self):
         """Post-process at once (there is no customer browser to do it): confirm the order,
-        post the payment, invoice. Should that fail (a mail, a report), the payment's new state
-        stays and Odoo's post-processing cron tries again, as after an online payment.
+        post the payment, invoice. The payment's new state is committed first: should this
+        fail (a mail, a report), it stays, and Odoo's post-processing cron tries again, as
+        after an online payment; Helcim's retry of the webhook is then a known delivery.
 
         `sale.order.amount_paid` depends on the transactions, not on their state, so a value
         read earlier in this request would hide the payment from the confirmation check."""
+        commit_unless_testing(self.env)  # post-processing may commit (invoice mails) or fail
         self._posbridge_orders().invalidate_recordset(["amount_paid"])
-        try:
-            with self.env.cr.savepoint():
-                self._post_process()
-        except Exception:  # noqa: BLE001 - any failure here is retried by Odoo's cron
-            _logger.exception("posbridge: post-processing of %s failed; Odoo's cron retries it",
-                              ", ".join(self.mapped("reference")))
+        self._post_process()
 
     def _post_process(self):
         """Override of `sale`: a pending terminal request never mails the customer (who is at

@@ -192,3 +192,13 @@ class TestSaleFlow(PosbridgeCase):
         self.hesabe.posbridge_environment = "vendor_sandbox"
         with self.assertRaisesRegex(UserError, "embedded sandbox"):
             tx.action_posbridge_simulate("paid")
+
+    def test_action_menu_entry(self):
+        action = self.env.ref("posbridge.action_server_posbridge_pay")
+        self.assertEqual(action.binding_model_id.model, "sale.order")
+        order = self._order("KWD")
+        opened = action.with_context(active_model="sale.order", active_id=order.id, active_ids=order.ids).run()
+        self.assertEqual(opened["res_model"], "posbridge.pay.wizard")
+        self._hesabe_pay(self._push(order, self.terminal_a99))
+        with self.assertRaisesRegex(UserError, "Nothing is left to pay"):
+            action.with_context(active_model="sale.order", active_id=order.id, active_ids=order.ids).run()

@@ -6,7 +6,6 @@ import time
 
 from unittest.mock import patch
 
-import posbridge
 import requests
 
 from odoo import http, sql_db
@@ -38,15 +37,17 @@ class TestUi(PosbridgeCase):
         # sends it, as the webhook's commit does in production.
         channel = hashable(channel_with_db(self.env.cr.dbname, admin.partner_id))
         known = self._webhook_ids()
+        lookups = "GET /v2/card-transactions"
+        checked = self.sandbox.stats()["by_path"].get(lookups, 0)
         stop = threading.Event()
 
         def customer():
-            while not stop.is_set():  # taps the card as soon as the device shows the purchase
-                try:
-                    self.sandbox.helcim_complete("DY6L", outcome="approved", card_type="VI")
-                    break
-                except posbridge.ValidationError:
-                    time.sleep(0.2)
+            # Taps the card once the tour has seen the banner and pressed Check status (its
+            # lookup reaches the sandbox), so that the form is open and waiting.
+            while not stop.is_set() and self.sandbox.stats()["by_path"].get(lookups, 0) <= checked:
+                time.sleep(0.1)
+            if not stop.is_set():
+                self.sandbox.helcim_complete("DY6L", outcome="approved", card_type="VI")
             while not stop.is_set():
                 if any(d["webhook_id"] not in known and d.get("status") == 200 for d in self._deliveries()):
                     with sql_db.db_connect("postgres").cursor() as cr:

@@ -25,6 +25,11 @@ registry.category("web_tour.tours").add("posbridge_pay_on_terminal", {
             trigger: ".o_posbridge_banner:not(.d-none) .o_posbridge_banner_text:contains(Waiting for)",
         },
         {
+            content: "Check status: not paid yet (the customer at the sandbox waits for this call)",
+            trigger: ".o_posbridge_banner button[name='action_posbridge_check_status']",
+            run: "click",
+        },
+        {
             content: "Paid on the device: the form shows the order confirmed, without a reload",
             trigger: ".o_statusbar_status button.o_arrow_button_current:contains(Sales Order)",
             timeout: 30000,
