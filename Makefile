@@ -43,11 +43,12 @@ test-rust:
 test-python: build
 	$(PY) -m pytest -q tests
 
-## test-odoo: the addon's tests on Odoo 18 (tests_odoo/run.py: its own venv .venv-odoo, PostgreSQL, Chromium)
+## test-odoo: the addon's tests on Odoo 18 (tests_odoo/run.py: its own venv .venv-odoo, PostgreSQL, Chromium),
+##            then the same addon on a prefork server (tests_odoo/prefork.py: --workers=2, concurrent users)
 test-odoo: $(DEPS)
 	@if [ -z "$$ODOO_SRC" ]; then echo "Odoo addon tests skipped: no ../shared/odoo/18.0; set ODOO_SRC to an Odoo 18 source tree to run them"; \
 	elif [ ! -f odoo_addon/posbridge/__manifest__.py ]; then echo "Odoo addon tests skipped: no odoo_addon/posbridge/ yet"; \
-	else $(PY) tests_odoo/run.py $(ODOO_TEST_ARGS); fi
+	else $(PY) tests_odoo/run.py $(ODOO_TEST_ARGS) && $(PY) tests_odoo/prefork.py; fi
 
 ## odoo-demo: Odoo with the addon and its demo data on http://127.0.0.1:8069, the sandbox on 8070
 odoo-demo: $(DEPS)

@@ -3,6 +3,8 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
+import psycopg2
+
 import posbridge
 from posbridge import helcim
 
@@ -420,14 +422,18 @@ class PaymentTransaction(models.Model):
         if not cron:
             return
         active = bool(self.sudo().search_count(self._posbridge_watch_domain(), limit=1))
-        if cron.active != active:
-            try:
-                with self.env.cr.savepoint():
-                    cron.sudo().active = active
-            except UserError:
-                # The poller is running right now (Odoo locks a running cron); it switches
-                # itself on or off as it ends.
-                _logger.info("posbridge: poller busy, left %s", "on" if cron.active else "off")
+        if cron.active == active:
+            return
+        # Odoo refuses to write a running cron by rolling back the whole transaction: take
+        # its row first, without waiting. A running poller switches itself as it ends.
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute("SELECT id FROM ir_cron WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                                    (cron.id,), log_exceptions=False)
+        except psycopg2.errors.LockNotAvailable:
+            _logger.info("posbridge: the poller is running; it stays %s", "on" if cron.active else "off")
+            return
+        cron.sudo().active = active
 
     # === WEBHOOKS === #
 
