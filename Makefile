@@ -65,6 +65,7 @@ lint: build
 bench: release
 	$(PY) bench/bench.py
 	$(PY) bench/bench_helcim.py
+	@if [ -n "$$ODOO_SRC" ]; then $(PY) bench/bench_odoo.py; else echo "bench_odoo.py skipped: set ODOO_SRC to an Odoo 18 tree"; fi
 
 clean:
 	rm -rf $(VENV) target
