@@ -123,25 +123,27 @@ class PosbridgeCase(HttpCase):
         self.env.flush_all()
         return {d["webhook_id"] for d in self._deliveries()}
 
-    def _wait_for_webhook(self, known_ids, status=200, timeout=15.0):
-        """Wait until a webhook not among `known_ids` got `status` from Odoo, and return its
-        attempts. Reads the sandbox only: Odoo's HTTP thread owns the test cursor while it
-        handles a delivery."""
+    def _wait_for_webhook(self, known_ids, status=200, count=1, timeout=15.0):
+        """Wait until `count` attempts of webhooks not among `known_ids` got `status` from
+        Odoo, and return those webhooks' attempts. Reads the sandbox only: Odoo's HTTP thread
+        owns the test cursor while it handles a delivery."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             attempts = [d for d in self._deliveries() if d["webhook_id"] not in known_ids]
-            if any(d.get("status") == status for d in attempts):
+            if len([d for d in attempts if d.get("status") == status]) >= count:
                 self.env.invalidate_all()
                 return attempts
             time.sleep(0.05)
-        self.fail(f"no new webhook answered {status}: {self._deliveries()}")
+        self.fail(f"{count} new webhook attempt(s) answered {status} not seen: {self._deliveries()}")
 
-    def _helcim_pay(self, tx, outcome="approved", card_type="VI", status=200):
-        """The customer acts on the Helcim device; wait for Odoo to answer its webhook."""
+    def _helcim_pay(self, tx, outcome="approved", card_type="VI", fault=None, count=1):
+        """The customer acts on the Helcim device (the next delivery hit by `fault`, if any);
+        wait for Odoo to answer 200 to `count` attempts, and return the webhook's attempts."""
+        if fault:
+            self.sandbox.inject_fault(fault)
         known = self._webhook_ids()
-        result = self.sandbox.helcim_complete(tx.posbridge_terminal_id.vendor_ref, outcome=outcome, card_type=card_type)
-        self._wait_for_webhook(known, status=status)
-        return result
+        self.sandbox.helcim_complete(tx.posbridge_terminal_id.vendor_ref, outcome=outcome, card_type=card_type)
+        return self._wait_for_webhook(known, count=count)
 
     def _hesabe_pay(self, tx):
         self.sandbox.hesabe_pay(tx.provider_reference)

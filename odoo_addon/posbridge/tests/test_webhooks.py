@@ -41,10 +41,7 @@ class TestWebhooks(PosbridgeCase):
     def test_sandbox_bad_signature_then_retry(self):
         order = self._order("CAD")
         tx = self._push(order, self.terminal_dy6l)
-        self.sandbox.inject_fault("bad_signature")
-        known = self._webhook_ids()
-        self.sandbox.helcim_complete("DY6L", outcome="approved", card_type="VI")
-        attempts = self._wait_for_webhook(known)
+        attempts = self._helcim_pay(tx, fault="bad_signature")
         self.assertEqual([a["status"] for a in attempts][:2], [401, 200], "refused, then Helcim's retry is taken")
         self.assertEqual(len({a["webhook_id"] for a in attempts}), 1)
         self.assertEqual(tx.state, "done")
@@ -54,28 +51,16 @@ class TestWebhooks(PosbridgeCase):
     def test_stale_timestamp_refused(self):
         order = self._order("CAD")
         tx = self._push(order, self.terminal_dy6l)
-        self.sandbox.inject_fault("stale_timestamp")
-        known = self._webhook_ids()
-        self.sandbox.helcim_complete("DY6L", outcome="approved", card_type="VI")
-        attempts = self._wait_for_webhook(known)
+        attempts = self._helcim_pay(tx, fault="stale_timestamp")
         self.assertEqual(attempts[0]["status"], 401, "an hour-old delivery is a replay")
         self.assertEqual(tx.state, "done", "the fresh retry is taken")
 
     def test_duplicate_delivery_processed_once(self):
         order = self._order("CAD")
         tx = self._push(order, self.terminal_dy6l)
-        self.sandbox.inject_fault("duplicate_webhook")
-        known = self._webhook_ids()
-        self.sandbox.helcim_complete("DY6L", outcome="approved", card_type="VI")
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            attempts = [d for d in self._deliveries() if d["webhook_id"] not in known and d.get("status") == 200]
-            if len(attempts) >= 2:
-                break
-            time.sleep(0.05)
-        self.assertEqual(len(attempts), 2, self._deliveries())
+        attempts = self._helcim_pay(tx, fault="duplicate_webhook", count=2)
+        self.assertEqual([a["status"] for a in attempts], [200, 200], self._deliveries())
         self.assertEqual(attempts[0]["webhook_id"], attempts[1]["webhook_id"])
-        self.env.invalidate_all()
         self.assertEqual(tx.state, "done")
         self.assertEqual(len(tx.payment_id), 1, "one payment for two deliveries")
         self.assertEqual(
