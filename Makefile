@@ -10,7 +10,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 ODOO_SRC ?= $(if $(wildcard ../shared/odoo/18.0/odoo-bin),../shared/odoo/18.0)
 export ODOO_SRC
 
-.PHONY: all build release demo test test-rust test-python test-odoo odoo-demo lint bench clean
+.PHONY: all build release demo test test-rust test-python test-odoo odoo-demo lint fuzz bench clean
 
 all: build
 
@@ -60,6 +60,12 @@ lint: build
 	cargo clippy --all-targets --quiet -- -D warnings
 	$(BIN)/mypy
 	$(PY) -m mypy.stubtest posbridge._native
+
+## fuzz: tests/fuzz_properties.rs (make test runs 256 cases each) with FUZZ_CASES cases per target,
+##       optimised with overflow checks on (Cargo.toml's fuzz profile); prints count and time per target
+FUZZ_CASES ?= 1000000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test --profile fuzz --test fuzz_properties -- --nocapture --test-threads=1
 
 ## bench: release build, then posbridge against its pure-Python peers in the same run
 bench: release
