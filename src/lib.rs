@@ -6,7 +6,6 @@
 pub mod error;
 pub mod helcim;
 pub mod hesabe;
-pub mod hexcode;
 pub mod money;
 pub mod runtime;
 pub mod sandbox;

@@ -3,7 +3,6 @@
 
 pub mod client;
 pub mod device;
-mod mac;
 pub mod reply;
 pub mod request;
 pub mod vendor;

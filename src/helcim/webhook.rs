@@ -15,13 +15,13 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::helcim::mac::HmacKey;
 use crate::helcim::vendor::{WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER};
 
 /// The three headers a delivery is checked with, in [`Verifier::check`]'s order.
@@ -35,10 +35,15 @@ pub fn header_slot(name: &str) -> Option<usize> {
 /// Largest webhook-id accepted (Svix ids are ~31 characters).
 const MAX_ID_LEN: usize = 256;
 
-/// The merchant's verifier token, decoded and keyed for HMAC; wiped on drop, never printed.
+type HmacSha256 = Hmac<sha2::Sha256>;
+
+/// The merchant's verifier token, keyed for HMAC-SHA256 once: each signature starts from a
+/// clone of the keyed state. Never printed. The decoded token is wiped as soon as it is keyed;
+/// the keyed state itself (SHA-256 after `key ⊕ ipad` and `key ⊕ opad`) cannot be, because
+/// `hmac` 0.12 and `sha2` 0.10 offer no `zeroize` support.
 #[derive(Clone)]
 pub struct Verifier {
-    key: HmacKey,
+    key: HmacSha256,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -89,11 +94,26 @@ impl Verifier {
         if key.is_empty() {
             return Err(Error::Config("verifier_token is empty".into()));
         }
-        Ok(Verifier { key: HmacKey::new(&key) })
+        Verifier::keyed(&key)
+    }
+
+    fn keyed(key: &[u8]) -> Result<Self> {
+        // HMAC takes keys of any length; the error exists only for the trait's other users.
+        let key = HmacSha256::new_from_slice(key).map_err(|_| Error::Config("verifier_token cannot key HMAC-SHA256".into()))?;
+        Ok(Verifier { key })
     }
 
     fn mac(&self, webhook_id: &str, timestamp: &str, body: &[u8]) -> [u8; 32] {
-        self.key.sign(&[webhook_id.as_bytes(), b".", timestamp.as_bytes(), b".", body])
+        self.mac_of(&[webhook_id.as_bytes(), b".", timestamp.as_bytes(), b".", body])
+    }
+
+    /// HMAC-SHA256 of the concatenation of `parts`.
+    fn mac_of(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = self.key.clone();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
     }
 
     /// `base64(HMAC-SHA256(key, id.timestamp.body))`, 44 characters.
@@ -280,6 +300,41 @@ mod tests {
                 invoice_number: None,
             }
         );
+    }
+
+    fn unhex(text: &str) -> Vec<u8> {
+        (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+    }
+
+    /// RFC 4231 §4.2–4.8, HMAC-SHA-256 (test case 5 is a truncated MAC, not used here).
+    #[test]
+    fn rfc_4231_vectors() {
+        let key_4 = unhex("0102030405060708090a0b0c0d0e0f10111213141516171819");
+        let cases: [(&[u8], &[u8], &str); 6] = [
+            (&[0x0b; 20], b"Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+            (b"Jefe", b"what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+            (&[0xaa; 20], &[0xdd; 50], "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
+            (&key_4, &[0xcd; 50], "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"),
+            (&[0xaa; 131], b"Test Using Larger Than Block-Size Key - Hash Key First", "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
+            (
+                &[0xaa; 131],
+                b"This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.",
+                "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+            ),
+        ];
+        for (key, data, want) in cases {
+            assert_eq!(Verifier::keyed(key).unwrap().mac_of(&[data]).to_vec(), unhex(want));
+        }
+    }
+
+    #[test]
+    fn a_message_in_parts_signs_as_the_whole_and_the_keyed_state_is_reused_unchanged() {
+        let v = Verifier::keyed(&[0xaa; 131]).unwrap();
+        let data = b"This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.";
+        let want = unhex("9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+        for split in 0..=data.len() {
+            assert_eq!(v.mac_of(&[&data[..split], b"", &data[split..]]).to_vec(), want, "split {split}");
+        }
     }
 
     #[test]

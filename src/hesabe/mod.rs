@@ -10,8 +10,6 @@ pub mod open_invoices;
 pub mod pos;
 pub mod refunds;
 pub mod request;
-#[cfg(target_arch = "x86_64")]
-mod vaes;
 pub mod vendor;
 
 pub use client::{HesabeClient, HesabeConfig};
