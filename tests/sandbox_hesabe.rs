@@ -442,22 +442,22 @@ async fn merchant_invoices() {
     assert_eq!(invoice["payment_method"], json!(["1", "2"]));
     assert!(invoice["token"].as_str().unwrap().starts_with("84"));
 
-    let sms_without_phone = hesabe.call(Method::POST, "/api/v1/invoice", json!({"amount": "1.000", "invoiceType": "1"})).await;
+    let sms_without_phone = hesabe.call(Method::POST, "/api/v1/invoice", json!({"amount": "1.000", "invoiceType": "1", "invoiceSubType": "0", "allocatePayType": "1,2", "expiresAt": "2030-01-31"})).await;
     assert_eq!(sms_without_phone["response"]["mobileNumber"], json!(["The mobile number field is required."]));
 
-    let subscription = json!({"amount": "5.000", "invoiceType": "0", "subscription": "1", "frequency": "1", "noofRecurrence": "3",
+    let subscription = json!({"amount": "5.000", "invoiceType": "0", "invoiceSubType": "3", "allocatePayType": "1,2", "expiresAt": "2030-01-31", "subscription": "1", "frequency": "1", "noofRecurrence": "3",
                               "SubscriptionType": "1", "startDate": "2030-01-01"});
     let sub = hesabe.call(Method::POST, "/api/v1/invoice/", subscription).await;
     assert_eq!((sub["response"]["subscription"].as_i64(), sub["response"]["invoice_type"].as_i64()), (Some(1), Some(0)));
 
-    let items = json!([{"amount": "3.000", "invoiceType": "0"}, {"amount": "4.000", "invoiceType": "0"}]);
+    let items = json!([{"amount": "3.000", "invoiceType": "0", "invoiceSubType": "3", "allocatePayType": "1,2", "expiresAt": "2030-01-31"}, {"amount": "4.000", "invoiceType": "0", "invoiceSubType": "3", "allocatePayType": "1,2", "expiresAt": "2030-01-31"}]);
     let split = hesabe.call(Method::POST, "/api/v1/invoice/split", json!({"invoices": items})).await;
     let split = split["response"].as_array().unwrap();
     assert_eq!((split.len(), split[0]["invoice_type"].as_i64()), (2, Some(6)));
     assert_eq!(split[0]["split_access_key"], split[1]["split_access_key"]);
-    let emi = hesabe.call(Method::POST, "/api/v1/invoice/emi", json!({"invoices": [{"amount": "x", "invoiceType": "0"}]})).await;
+    let emi = hesabe.call(Method::POST, "/api/v1/invoice/emi", json!({"invoices": [{"amount": "x", "invoiceType": "0", "invoiceSubType": "3", "allocatePayType": "1,2", "expiresAt": "2030-01-31"}]})).await;
     assert!(emi["response"]["invoices.0.amount"].is_array());
-    let emi = hesabe.call(Method::POST, "/api/v1/invoice/emi", json!({"invoices": [{"amount": "1", "invoiceType": "0"}]})).await;
+    let emi = hesabe.call(Method::POST, "/api/v1/invoice/emi", json!({"invoices": [{"amount": "1", "invoiceType": "0", "invoiceSubType": "3", "allocatePayType": "1,2", "expiresAt": "2030-01-31"}]})).await;
     assert_eq!(emi["response"][0]["invoice_type"], 7);
 
     let token = invoice["token"].as_str().unwrap().to_owned();
@@ -487,7 +487,7 @@ async fn merchant_invoices() {
 #[tokio::test]
 async fn refunds_flow() {
     let hesabe = Hesabe::start().await;
-    let created = hesabe.call(Method::POST, "/api/v1/invoice", json!({"amount": "10.000", "invoiceType": "0"})).await;
+    let created = hesabe.call(Method::POST, "/api/v1/invoice", json!({"amount": "10.000", "invoiceType": "0", "invoiceSubType": "3", "allocatePayType": "1,2", "expiresAt": "2030-01-31"})).await;
     let paid = hesabe.sandbox.hesabe_pay_invoice(created["response"]["token"].as_str().unwrap()).unwrap();
     let payment_token = paid["transaction"]["token"].as_str().unwrap().to_owned();
 
@@ -636,4 +636,17 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn invoice_create_requires_what_the_docs_mark_required() {
+    let hesabe = Hesabe::start().await;
+    let bare = hesabe.call(Method::POST, "/api/v1/invoice", json!({"amount": "1.000", "invoiceType": "0"})).await;
+    assert_eq!(bare["status"], false);
+    assert_eq!(bare["message"], "The given data was invalid.");
+    for field in ["invoiceSubType", "allocatePayType", "expiresAt"] {
+        assert!(bare["response"][field][0].as_str().is_some_and(|m| m.ends_with("field is required.")), "{field}: {bare}");
+    }
+    let older_docs = json!({"amount": "1.000", "invoiceType": "0", "invoiceSubType": "3", "allocatePayType": [1, 2], "expiresAt": "2030-01-31"});
+    assert_eq!(hesabe.call(Method::POST, "/api/v1/invoice", older_docs).await["status"], true);
 }

@@ -114,6 +114,8 @@ FAULTS = {
     "duplicate_webhook": "deliver the next Helcim webhook twice, with the same webhook-id",
     "bad_signature": "sign the next Helcim webhook delivery attempt with another key",
     "stale_timestamp": "date the next Helcim webhook delivery attempt an hour back",
+    "hesabe_webhook_drop": "send no webhook for the next paid Hesabe invoice",
+    "hesabe_webhook_duplicate": "POST the next paid Hesabe invoice's webhook twice",
 }
 
 
@@ -208,7 +210,11 @@ class _Controls:
         return PosInvoice.from_raw(self._control("hesabe_cancel", transaction_id))
 
     def hesabe_pay_invoice(self, token: str) -> Invoice:
-        """A customer pays a Merchant API invoice (its link); a refundable transaction appears."""
+        """A customer pays a Merchant API invoice (its link); a refundable transaction appears.
+
+        When the invoice was created with ``webhook=URL``, the sandbox then POSTs Hesabe's
+        plain JSON webhook there (``hesabe.parse_webhook`` reads it).
+        """
         return Invoice.from_raw(self._control("hesabe_pay_invoice", token))
 
     def hesabe_set_refund_status(self, id: int, status: int) -> Refund:
@@ -269,7 +275,9 @@ class _Controls:
     ) -> None:
         """Makes the next ``times`` matching requests fail as ``kind`` (see :data:`FAULTS`).
         The webhook faults hit Helcim webhook deliveries instead: ``duplicate_webhook`` per
-        message, ``bad_signature`` and ``stale_timestamp`` per delivery attempt.
+        message, ``bad_signature`` and ``stale_timestamp`` per delivery attempt; and
+        ``hesabe_webhook_drop`` / ``hesabe_webhook_duplicate`` the unsigned webhook sent when
+        a Merchant API invoice created with ``webhook=`` is paid.
 
         :param path: a path prefix such as ``"/api/v1/merchant/smartpos-transaction"`` or
             ``"/v2/devices/DY6L/payment"`` (for webhook faults, of the webhook URL's path); any

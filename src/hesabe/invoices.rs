@@ -8,6 +8,7 @@ use crate::hesabe::pos::{IdParams, page_number};
 use crate::hesabe::request::{HesabeRequest, MerchantOnly, Method};
 use crate::hesabe::vendor::path;
 use crate::money::{Amount, Currency};
+use crate::sandbox::clock::Stamp;
 use crate::validate;
 
 /// Invoice delivery (`invoiceType`): `"0"` a URL to share, `"1"` an SMS from Hesabe.
@@ -18,6 +19,9 @@ const SUB_TYPES: [&str; 4] = ["0", "1", "2", "3"];
 const SUB_TYPE_EMAIL: &str = "2";
 /// Payment methods offered when the caller names none: KNET and Visa/MasterCard (MPGS).
 const DEFAULT_PAY_TYPES: &str = "1,2";
+/// `expiresAt` when the caller gives none: this many days after today (Kuwait time). Hesabe's
+/// docs mark the field required (§6.2) and give no default of their own.
+pub const DEFAULT_EXPIRY_DAYS: i64 = 30;
 
 /// One invoice as the Python API takes it (`create_invoice`, and each item of split/EMI).
 #[derive(Debug, Deserialize)]
@@ -71,11 +75,16 @@ struct InvoicePayload {
     allocate_pay_type: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     description: String,
-    #[serde(rename = "expiresAt", skip_serializing_if = "String::is_empty")]
+    #[serde(rename = "expiresAt")]
     expires_at: String,
     language: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     webhook: String,
+}
+
+/// [`DEFAULT_EXPIRY_DAYS`] after `now`, as "YYYY-MM-DD".
+fn default_expiry(now: Stamp) -> String {
+    Stamp(now.0.saturating_add(DEFAULT_EXPIRY_DAYS * 86_400)).date()
 }
 
 fn text(v: &Option<String>) -> &str {
@@ -136,7 +145,7 @@ impl InvoiceParams {
             reference_number: validate::optional("reference_number", text(&self.reference_number), 100)?,
             allocate_pay_type: payment_types,
             description: validate::optional("description", text(&self.description), 255)?,
-            expires_at: if expires.is_empty() { String::new() } else { validate::date("expires_at", expires)? },
+            expires_at: if expires.is_empty() { default_expiry(Stamp::now()) } else { validate::date("expires_at", expires)? },
             language: language.to_owned(),
             webhook: validate::optional("webhook", webhook, 200)?,
         })
@@ -361,7 +370,7 @@ mod tests {
     use super::*;
 
     fn quick(amount: &str) -> InvoiceParams {
-        serde_json::from_value(serde_json::json!({"amount": amount, "customer_name": "Sara", "reference_number": "SO042"})).unwrap()
+        serde_json::from_value(serde_json::json!({"amount": amount, "customer_name": "Sara", "reference_number": "SO042", "expires_at": "2026-12-31"})).unwrap()
     }
 
     #[test]
@@ -369,9 +378,19 @@ mod tests {
         let req = create_invoice("842217", &quick("20")).unwrap();
         assert_eq!(
             req.payload,
-            r#"{"merchantCode":"842217","amount":"20.000","invoiceType":"0","invoiceSubType":"3","customerName":"Sara","referenceNumber":"SO042","allocatePayType":"1,2","language":"en"}"#
+            r#"{"merchantCode":"842217","amount":"20.000","invoiceType":"0","invoiceSubType":"3","customerName":"Sara","referenceNumber":"SO042","allocatePayType":"1,2","expiresAt":"2026-12-31","language":"en"}"#
         );
         assert_eq!(req.reference[0], ("reference_number".to_owned(), "SO042".to_owned()));
+    }
+
+    #[test]
+    fn required_fields_are_always_sent() {
+        let p: InvoiceParams = serde_json::from_value(serde_json::json!({"amount": "1"})).unwrap();
+        let payload: serde_json::Value = serde_json::from_str(&create_invoice("842217", &p).unwrap().payload).unwrap();
+        assert_eq!(payload["invoiceSubType"], "3");
+        assert_eq!(payload["allocatePayType"], "1,2");
+        assert!(payload["expiresAt"].as_str().is_some_and(|d| d.len() == 10 && d > Stamp::now().date().as_str()));
+        assert_eq!(default_expiry(Stamp(1_767_139_200)), "2026-01-30");
     }
 
     #[test]

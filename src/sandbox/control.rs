@@ -136,7 +136,7 @@ async fn helcim_deliveries(State(shared): State<Arc<Shared>>) -> Response {
     answer(Ok(json!(shared.helcim.deliveries())))
 }
 
-/// `{"kind":"http500|delay|drop_reply|malformed_hex|wrong_key|duplicate_webhook|bad_signature|stale_timestamp",
+/// `{"kind":"http500|delay|drop_reply|malformed_hex|wrong_key|duplicate_webhook|bad_signature|stale_timestamp|hesabe_webhook_drop|hesabe_webhook_duplicate",
 /// "path":..,"method":..,"times":..,"delay_ms":..}`
 #[derive(Deserialize)]
 struct FaultRequest {

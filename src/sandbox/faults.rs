@@ -26,11 +26,15 @@ pub enum FaultKind {
     BadSignature,
     /// Webhooks: the next delivery attempt carries a `webhook-timestamp` an hour old.
     StaleTimestamp,
+    /// Hesabe webhooks: the next paid invoice's webhook is never sent.
+    HesabeWebhookDrop,
+    /// Hesabe webhooks: the next paid invoice's webhook is POSTed twice, the same body.
+    HesabeWebhookDuplicate,
 }
 
 /// Every fault kind's name, as the Python API and `/_sandbox/faults` take them.
 pub const FAULT_NAMES: &str =
-    "http500, delay, drop_reply, malformed_hex, wrong_key, duplicate_webhook, bad_signature or stale_timestamp";
+    "http500, delay, drop_reply, malformed_hex, wrong_key, duplicate_webhook, bad_signature, stale_timestamp, hesabe_webhook_drop or hesabe_webhook_duplicate";
 
 impl FaultKind {
     /// The fault of one of [`FAULT_NAMES`]; `delay` is the wait of `"delay"`.
@@ -44,13 +48,22 @@ impl FaultKind {
             "duplicate_webhook" => FaultKind::DuplicateWebhook,
             "bad_signature" => FaultKind::BadSignature,
             "stale_timestamp" => FaultKind::StaleTimestamp,
+            "hesabe_webhook_drop" => FaultKind::HesabeWebhookDrop,
+            "hesabe_webhook_duplicate" => FaultKind::HesabeWebhookDuplicate,
             _ => return None,
         })
     }
 
     /// Used up by the webhook sender, never by an HTTP request.
     pub fn is_webhook(&self) -> bool {
-        matches!(self, FaultKind::DuplicateWebhook | FaultKind::BadSignature | FaultKind::StaleTimestamp)
+        matches!(
+            self,
+            FaultKind::DuplicateWebhook
+                | FaultKind::BadSignature
+                | FaultKind::StaleTimestamp
+                | FaultKind::HesabeWebhookDrop
+                | FaultKind::HesabeWebhookDuplicate
+        )
     }
 }
 

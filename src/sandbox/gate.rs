@@ -93,7 +93,11 @@ pub(crate) async fn gate(State(shared): State<Arc<Shared>>, request: Request, ne
             shared.hesabe.encrypt_with_wrong_key(response).await
         }
         // Never taken here (`applies` refuses them).
-        FaultKind::DuplicateWebhook | FaultKind::BadSignature | FaultKind::StaleTimestamp => next.run(request).await,
+        FaultKind::DuplicateWebhook
+        | FaultKind::BadSignature
+        | FaultKind::StaleTimestamp
+        | FaultKind::HesabeWebhookDrop
+        | FaultKind::HesabeWebhookDuplicate => next.run(request).await,
     }
 }
 

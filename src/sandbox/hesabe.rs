@@ -13,6 +13,7 @@ mod pos;
 mod profile;
 mod refunds;
 mod report;
+mod webhooks;
 
 pub(crate) use pos::AtTerminal;
 
@@ -27,8 +28,10 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use tokio::sync::watch;
 
 use super::SandboxConfig;
+use super::faults::FaultBook;
 use super::clock::{self, Stamp};
 use super::form;
 use super::random::Xorshift;
@@ -86,6 +89,8 @@ pub(crate) struct Hesabe {
     refresh_ttl: Duration,
     terminals: Vec<Value>,
     profile: Value,
+    /// §7.5: the webhooks of paid invoices.
+    webhooks: webhooks::Sender,
     state: Mutex<HesabeState>,
 }
 
@@ -131,7 +136,7 @@ impl NextIds {
 }
 
 impl Hesabe {
-    pub fn new(config: &SandboxConfig, base_url: &str) -> Result<Hesabe> {
+    pub fn new(config: &SandboxConfig, base_url: &str, faults: Arc<FaultBook>, shutdown: watch::Receiver<bool>) -> Result<Hesabe> {
         let codec = Codec::new(creds::SECRET_KEY.as_bytes(), creds::IV.as_bytes())?;
         let catalogue = |what: &str, e: serde_json::Error| Error::Config(format!("the sandbox's {what} do not parse: {e}"));
         let terminals = serde_json::from_str(pos::TERMINALS).map_err(|e| catalogue("terminals", e))?;
@@ -143,6 +148,7 @@ impl Hesabe {
             refresh_ttl: config.refresh_ttl,
             terminals,
             profile,
+            webhooks: webhooks::Sender::new(config.helcim_webhook_timeout, faults, shutdown)?,
             state: Mutex::new(HesabeState {
                 rng: Xorshift::from_clock(),
                 tokens: auth::Tokens::default(),

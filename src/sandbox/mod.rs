@@ -26,7 +26,7 @@
 //! # Ok(()) }
 //! ```
 
-mod clock;
+pub(crate) mod clock;
 mod control;
 mod faults;
 mod form;
@@ -189,7 +189,7 @@ impl Sandbox {
         let base_url = base_url(config.host, port);
         let (shutdown, stopped) = watch::channel(false);
         let faults = Arc::new(faults::FaultBook::default());
-        let hesabe = Arc::new(hesabe::Hesabe::new(&config, &base_url)?);
+        let hesabe = Arc::new(hesabe::Hesabe::new(&config, &base_url, faults.clone(), stopped.clone())?);
         let helcim = Arc::new(helcim::Helcim::new(&config, faults.clone(), stopped.clone())?);
         let shared = Arc::new(Shared { hesabe: hesabe.clone(), helcim: helcim.clone(), faults, traffic: gate::Traffic::default() });
         let vendors = Router::new()

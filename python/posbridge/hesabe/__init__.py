@@ -17,6 +17,7 @@ from typing import Any
 from .. import _native
 from ..errors import ValidationError
 from ._client import ENV, PRODUCTION_URL, SANDBOX_URL, AsyncClient, Client
+from ._webhook import InvoiceWebhookEvent, parse_webhook
 from ._models import POS_STATUS, Ack, BulkInvoice, Invoice, OpenInvoice, Page, PosInvoice, Profile, Refund, Terminal, Transaction
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "Profile",
     "Page",
     "Ack",
+    "InvoiceWebhookEvent",
+    "parse_webhook",
 ]
 
 

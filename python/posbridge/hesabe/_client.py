@@ -339,8 +339,15 @@ class _Operations:
         :param invoice_type: 0 a URL you share (default), 1 an SMS sent by Hesabe (needs
             ``mobile_number``).
         :param invoice_sub_type: 0 SMS, 1 WhatsApp, 2 Email (needs ``customer_email``), 3 URL.
-        :param payment_types: Hesabe payment type ids offered (default KNET 1 and MPGS 2).
-        :param expires_at: a :class:`datetime.date` or ``"YYYY-MM-DD"``.
+        :param payment_types: Hesabe payment type ids offered (``allocatePayType``; default
+            KNET 1 and MPGS 2).
+        :param expires_at: a :class:`datetime.date` or ``"YYYY-MM-DD"``; default 30 days after
+            today, Kuwait time. Hesabe's docs mark ``expiresAt``, ``invoiceSubType`` and
+            ``allocatePayType`` required, so they are always sent (``invoice_sub_type``
+            defaults to 3 URL, or 0 SMS for ``invoice_type=1``).
+        :param webhook: where Hesabe POSTs an unsigned JSON webhook once the invoice is paid;
+            read it with :func:`posbridge.hesabe.parse_webhook`, then confirm by
+            :meth:`invoice` before trusting it.
         """
         return Call("create_invoice", self._invoice_params(locals()), _one(Invoice))
 

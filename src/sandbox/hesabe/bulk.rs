@@ -180,6 +180,7 @@ pub(super) async fn send_sms(State(hesabe): State<Arc<Hesabe>>, call: Call) -> R
                 language: "en".to_owned(),
                 expires_at: None,
                 payment_method: vec!["1".to_owned(), "2".to_owned()],
+                webhook: None,
             });
         }
         for order in orders {

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::report::Sale;
+use super::webhooks::Paid;
 use super::{Answer, Call, Envelope, Hesabe, HesabeState, NextIds, Rules, kwd, parse_id, text_of};
 use crate::error::{ApiKind, Error, Result};
 use crate::hesabe::vendor::{invoice_status, invoice_type, message, path, sandbox_credentials as creds, service_type};
@@ -54,6 +55,9 @@ pub(crate) struct Invoice {
     transaction: Option<Value>,
     #[serde(skip)]
     amount_minor: u64,
+    /// Where the paid webhook goes (§7.5), given at create as `webhook` (or `webhookUrl`).
+    #[serde(skip)]
+    webhook: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,17 +85,16 @@ pub(crate) struct InvoiceOrder {
     pub language: String,
     pub expires_at: Option<String>,
     pub payment_method: Vec<String>,
+    pub webhook: Option<String>,
 }
 
-/// Reads one invoice request (§6.2): `amount` and `invoiceType` always; `mobileNumber` and
-/// `countryCode` for SMS invoices; `customerEmail` for email invoices.
+/// Reads one invoice request (§6.2): `amount`, `invoiceType`, `invoiceSubType`,
+/// `allocatePayType` and `expiresAt` always, as the vendor's docs mark them required;
+/// `mobileNumber` and `countryCode` for SMS invoices; `customerEmail` for email invoices.
 fn read_order(rules: &mut Rules<'_>, stored_type: i64) -> Option<InvoiceOrder> {
     let amount = rules.amount("amount");
     let sms = rules.one_of("invoiceType", &["0", "1"]).map(|t| t == "1");
-    let sub_type = match rules.text("invoiceSubType") {
-        Some(_) => rules.one_of("invoiceSubType", &["0", "1", "2", "3"]).and_then(|s| s.parse::<i64>().ok()),
-        None => Some(if sms == Some(true) { 0 } else { 3 }),
-    };
+    let sub_type = rules.one_of("invoiceSubType", &["0", "1", "2", "3"]).and_then(|s| s.parse::<i64>().ok());
     if sms == Some(true) {
         rules.required("mobileNumber");
         rules.required("countryCode");
@@ -99,14 +102,16 @@ fn read_order(rules: &mut Rules<'_>, stored_type: i64) -> Option<InvoiceOrder> {
     if sub_type == Some(2) {
         rules.required("customerEmail");
     }
-    let expires_at = rules.date("expiresAt");
-    let payment_method = match rules.fields.get("allocatePayType") {
+    let expires_at = rules.required("expiresAt").and_then(|_| rules.date("expiresAt"));
+    // A string "1,2" (newer docs) or an array [1,2] (older docs), never empty.
+    let payment_method: Vec<String> = match rules.fields.get("allocatePayType") {
         Some(Value::Array(ids)) => ids.iter().filter_map(|id| text_of(Some(id))).collect(),
-        other => text_of(other).map_or_else(
-            || vec!["1".to_owned(), "2".to_owned()],
-            |ids| ids.split(',').map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()).collect(),
-        ),
+        other => text_of(other).map_or_else(Vec::new, |ids| ids.split(',').map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()).collect()),
     };
+    if payment_method.is_empty() {
+        rules.required("allocatePayType");
+    }
+    let webhook = rules.text("webhook").or_else(|| rules.text("webhookUrl"));
     Some(InvoiceOrder {
         invoice_type: stored_type,
         invoice_sub_type: sub_type?,
@@ -117,8 +122,9 @@ fn read_order(rules: &mut Rules<'_>, stored_type: i64) -> Option<InvoiceOrder> {
         customer_email: rules.optional("customerEmail"),
         mobile_number: rules.optional("mobileNumber"),
         language: rules.text("language").unwrap_or_else(|| "en".to_owned()),
-        expires_at,
+        expires_at: Some(expires_at?),
         payment_method,
+        webhook,
     })
 }
 
@@ -260,6 +266,7 @@ impl Hesabe {
             net_amount: order.amount.fixed(),
             transaction: None,
             amount_minor: order.amount.minor_units(),
+            webhook: order.webhook,
         };
         state.invoices.push(invoice.clone());
         invoice
@@ -318,6 +325,17 @@ impl Hesabe {
         invoice.invoice_status = invoice_status::PAID;
         invoice.transaction = Some(transaction.as_invoice_transaction());
         invoice.updated_at = now.datetime();
+        if let Some(url) = &invoice.webhook {
+            let paid = Paid {
+                token: &transaction.token,
+                amount: &invoice.amount,
+                reference_number: &invoice.reference_number,
+                payment_type: transaction.display_name(),
+                service_type: service_type::name(service_type::SMS_PAYMENT),
+                datetime: &transaction.created_at,
+            };
+            self.webhooks.send(url.clone(), &paid.body());
+        }
         Ok(serde_json::to_value(&*invoice).unwrap_or(Value::Null))
     }
 }
