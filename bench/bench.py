@@ -493,9 +493,12 @@ def main() -> int:
     rows: List[Dict[str, Any]] = []
     for r in codec:
         ratio = r["peer_us"] / r["posbridge_us"]
+        # Issue 9's targets on the aes/cbc crates: 5x up to 1 KB, 2.5x at 4 KB (the CBC floor).
+        target = 5.0 if r["size"] <= 1024 else 2.5
         rows.append({"metric": f"codec {r['op']} {r['size']} B, per call", "unit": "µs",
                      "posbridge": r["posbridge_us"], "peer": r["peer_us"], "ratio": ratio,
-                     "ratio_means": "peer / posbridge (times faster)", "target": "≥ 10×", "met": ratio >= 10})
+                     "ratio_means": "peer / posbridge (times faster)", "target": f"≥ {target:g}×",
+                     "met": ratio >= target})
     for name, res, target, label in (
         ("sequential", seq, 3, f"create_pos_invoice sequential, sync ({seq['calls_each']} calls each)"),
         ("concurrent", conc, 5, f"create_pos_invoice concurrent: AsyncClient {conc['in_flight']} in flight vs "

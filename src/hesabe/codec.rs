@@ -89,11 +89,11 @@ impl Codec {
     /// Encrypts `plaintext` and returns lowercase hex.
     ///
     /// `cbc` chains the blocks straight from the plaintext where it lies; only the last one or
-    /// two blocks, which carry the padding, are copied (onto the stack, wiped afterwards). Each
-    /// ciphertext block is hex-encoded as soon as it exists, which overlaps with the next
-    /// block's AES rounds (CBC encryption is serial, so those are the floor).
+    /// two blocks, which carry the padding, are copied (onto the stack, wiped afterwards). The
+    /// ciphertext is then hex-encoded in one SIMD pass.
     pub fn encrypt(&self, plaintext: &[u8], block: Block) -> String {
         let mut out = vec![0u8; encrypted_hex_len(plaintext.len(), block)];
+        let mut ciphertext = vec![0u8; out.len() / 2];
         let (body, rest) = Array::<u8, U16>::slice_as_chunks(plaintext);
         let size = block.size();
         let pad = size - plaintext.len() % size;
@@ -104,8 +104,10 @@ impl Codec {
         padding.fill(pad as u8);
         let (tail_blocks, _) = Array::<u8, U16>::slice_as_chunks(tail.get(..tail_len).unwrap_or_default());
         let mut cbc = cbc::Encryptor::<&Aes256>::inner_iv_init(&self.cipher, &self.iv.into());
-        cbc.encrypt_with_backend(CbcToHex { body, tail: tail_blocks, out: &mut out });
+        cbc.encrypt_with_backend(CbcInto { body, tail: tail_blocks, out: &mut ciphertext });
         tail.zeroize();
+        // Cannot fail: `out` is exactly twice as long as the ciphertext.
+        let _ = faster_hex::hex_encode(&ciphertext, &mut out);
         // Every byte is a hex digit: the buffer is exactly the encoded length and fully written.
         String::from_utf8(out).unwrap_or_default()
     }
@@ -136,7 +138,7 @@ impl Codec {
             return Err(bad_ciphertext());
         }
         let mut plain = Plaintext { buf: vec![0u8; hex_text.len() / 2], len: 0 };
-        hex::decode_to_slice(hex_text, &mut plain.buf).map_err(|_| bad_ciphertext())?;
+        faster_hex::hex_decode(hex_text, &mut plain.buf).map_err(|_| bad_ciphertext())?;
         let (blocks, _) = Array::<u8, U16>::slice_as_chunks_mut(&mut plain.buf);
         cbc::Decryptor::<&Aes256>::inner_iv_init(&self.cipher, &self.iv.into()).decrypt_blocks(blocks);
         plain.len = unpad_len(&plain.buf).ok_or_else(bad_ciphertext)?;
@@ -178,25 +180,23 @@ pub fn encrypted_hex_len(plaintext_len: usize, block: Block) -> usize {
 }
 
 /// Runs inside `cbc`'s encryption backend: feeds it the blocks of `body` and then `tail`, and
-/// writes each ciphertext block's hex into `out`.
-struct CbcToHex<'a> {
+/// writes the ciphertext blocks into `out`.
+struct CbcInto<'a> {
     body: &'a [AesBlock],
     tail: &'a [AesBlock],
     out: &'a mut [u8],
 }
 
-impl BlockSizeUser for CbcToHex<'_> {
+impl BlockSizeUser for CbcInto<'_> {
     type BlockSize = U16;
 }
 
-impl BlockModeEncClosure for CbcToHex<'_> {
+impl BlockModeEncClosure for CbcInto<'_> {
     #[inline(always)]
     fn call<B: BlockModeEncBackend<BlockSize = U16>>(self, backend: &mut B) {
-        let mut cipher = AesBlock::default();
-        for (block, out) in self.body.iter().chain(self.tail).zip(self.out.chunks_exact_mut(2 * IV_LEN)) {
-            backend.encrypt_block((block, &mut cipher).into());
-            // Cannot fail: `out` is exactly twice as long as a block.
-            let _ = hex::encode_to_slice(cipher, out);
+        let (out, _) = Array::<u8, U16>::slice_as_chunks_mut(self.out);
+        for (block, out) in self.body.iter().chain(self.tail).zip(out) {
+            backend.encrypt_block((block, out).into());
         }
     }
 }
