@@ -11,63 +11,75 @@
 //!
 //! Odoo's prefork server imports addons in the master and forks workers afterwards; a runtime
 //! inherited across a fork has no worker threads and its I/O driver is shared with the
-//! parent. The fast path is two atomic loads; a lock is taken only while building, and an
-//! inherited runtime is leaked, never dropped (dropping it would deregister the parent's
-//! sockets from their shared epoll instance).
+//! parent. The fast path is one lock-free `arc-swap` load and a pid comparison; a lock is
+//! taken only while building, and an inherited runtime is leaked, never dropped (dropping
+//! it would deregister the parent's sockets from their shared epoll instance).
 
 use std::cell::Cell;
 use std::future::Future;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwapOption;
 use tokio::runtime::{Builder, Runtime};
 
 use crate::error::{Error, Result};
 
 struct ProcessRuntime {
-    runtime: AtomicPtr<Runtime>,
-    pid: AtomicU32,
-    build_lock: Mutex<()>,
+    built: ArcSwapOption<Built>,
+    /// Taken while building. Replaced by a fresh one in a forked child ([`reset_after_fork`]):
+    /// one held by another thread at the fork would never be released there.
+    build_lock: ArcSwapOption<Mutex<()>>,
     builder: fn() -> std::io::Result<Runtime>,
+}
+
+/// A runtime and the process that built it. The runtime is leaked: a `Built` dropped (after a
+/// fork, or by a race between two builders) leaves it alive.
+struct Built {
+    pid: u32,
+    runtime: &'static Runtime,
 }
 
 impl ProcessRuntime {
     const fn new(builder: fn() -> std::io::Result<Runtime>) -> Self {
-        ProcessRuntime { runtime: AtomicPtr::new(std::ptr::null_mut()), pid: AtomicU32::new(0), build_lock: Mutex::new(()), builder }
+        ProcessRuntime { built: ArcSwapOption::const_empty(), build_lock: ArcSwapOption::const_empty(), builder }
+    }
+
+    /// This process's runtime, if it has built one.
+    fn current(&self, pid: u32) -> Option<&'static Runtime> {
+        self.built.load().as_ref().filter(|b| b.pid == pid).map(|b| b.runtime)
     }
 
     fn get(&self) -> Result<&'static Runtime> {
         let pid = std::process::id();
-        if self.pid.load(Ordering::Acquire) == pid {
-            // SAFETY: a non-null pointer stored here comes from Box::leak and is never freed.
-            if let Some(rt) = unsafe { self.runtime.load(Ordering::Acquire).as_ref() } {
-                return Ok(rt);
-            }
+        match self.current(pid) {
+            Some(rt) => Ok(rt),
+            None => self.build(pid),
         }
-        self.build(pid)
     }
 
     #[cold]
     fn build(&self, pid: u32) -> Result<&'static Runtime> {
-        // A lock inherited in the locked state across fork() would be poisoned or held: in the
-        // child nobody else can hold it, so a poisoned guard is simply taken over.
-        let _guard = self.build_lock.lock().unwrap_or_else(|p| p.into_inner());
-        if self.pid.load(Ordering::Acquire) == pid {
-            // SAFETY: as above.
-            if let Some(rt) = unsafe { self.runtime.load(Ordering::Acquire).as_ref() } {
-                return Ok(rt);
-            }
+        let lock = self.build_lock();
+        // Poisoned only by a builder that panicked: nothing half-built is left behind.
+        let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(rt) = self.current(pid) {
+            return Ok(rt);
         }
         let rt = (self.builder)().map_err(|e| Error::Config(format!("could not start the posbridge runtime: {e}")))?;
-        let rt: &'static Runtime = Box::leak(Box::new(rt));
-        self.runtime.store(rt as *const Runtime as *mut Runtime, Ordering::Release);
-        self.pid.store(pid, Ordering::Release);
-        Ok(rt)
+        let runtime: &'static Runtime = Box::leak(Box::new(rt));
+        self.built.store(Some(Arc::new(Built { pid, runtime })));
+        Ok(runtime)
+    }
+
+    fn build_lock(&self) -> Arc<Mutex<()>> {
+        let fresh = Arc::new(Mutex::new(()));
+        let prev = self.build_lock.compare_and_swap(&None::<Arc<Mutex<()>>>, Some(Arc::clone(&fresh)));
+        prev.as_ref().map_or(fresh, Arc::clone)
     }
 
     fn forget(&self) {
-        self.pid.store(0, Ordering::Release);
-        self.runtime.store(std::ptr::null_mut(), Ordering::Release);
+        self.built.store(None);
+        self.build_lock.store(None);
     }
 }
 
