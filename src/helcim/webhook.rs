@@ -15,7 +15,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use subtle::ConstantTimeEq;
@@ -37,10 +37,17 @@ const MAX_ID_LEN: usize = 256;
 
 type HmacSha256 = Hmac<sha2::Sha256>;
 
+// The keyed state is two SHA-256 cores: checked here to be wiped on drop, so that a version
+// of `sha2` without its `zeroize` feature fails to build instead of leaving them behind.
+const _: fn() = || {
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    wiped_on_drop::<sha2::block_api::Sha256VarCore>();
+};
+
 /// The merchant's verifier token, keyed for HMAC-SHA256 once: each signature starts from a
 /// clone of the keyed state. Never printed. The decoded token is wiped as soon as it is keyed;
-/// the keyed state itself (SHA-256 after `key ⊕ ipad` and `key ⊕ opad`) cannot be, because
-/// `hmac` 0.12 and `sha2` 0.10 offer no `zeroize` support.
+/// the keyed state (SHA-256 after `key ⊕ ipad` and `key ⊕ opad`) and every clone of it are
+/// wiped when dropped, by the `zeroize` features of `hmac` 0.13 and `sha2` 0.11.
 #[derive(Clone)]
 pub struct Verifier {
     key: HmacSha256,
