@@ -3,6 +3,10 @@
 //!
 //! Everything outside `python` compiles and tests without Python.
 
+// No unsafe code of our own: what needs it (AES-NI, SIMD hex, the CPython API) is in the
+// crates we use, PyO3's macros included.
+#![deny(unsafe_code)]
+
 pub mod error;
 pub mod helcim;
 pub mod hesabe;
