@@ -47,14 +47,22 @@ def med(xs: list[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-def helcim_iteration(stack: P.Stack, rpc: P.Rpc, device: str) -> dict[str, Any]:
-    order_id = P.create_order(rpc, stack, "CAD", 10.99)
-    wid, ctx = P.open_wizard(rpc, order_id, stack.terminals[device])
+def push(stack: P.Stack, rpc: P.Rpc, currency: str, amount: float, terminal_id: int) -> tuple[int, dict[str, Any]]:
+    """A new order pushed to a terminal through the wizard: its id and the send's figures."""
+    order_id = P.create_order(rpc, stack, currency, amount)
+    wid, ctx = P.open_wizard(rpc, order_id, terminal_id)
     off = stack.log_offset()
     t0 = time.perf_counter()
     P.send(rpc, wid, ctx)
-    send_rtt = (time.perf_counter() - t0) * 1000
-    send_line = stack.wait_request_line(off, "/action_send")
+    rtt = (time.perf_counter() - t0) * 1000
+    line = stack.wait_request_line(off, "/action_send")
+    return order_id, {"order_id": order_id, "send_rtt_ms": rtt,
+                      "send_server_ms": line[0]["server_ms"] if line else None,
+                      "send_queries": line[0]["queries"] if line else None}
+
+
+def helcim_iteration(stack: P.Stack, rpc: P.Rpc, device: str) -> dict[str, Any]:
+    _, figures = push(stack, rpc, "CAD", 10.99, stack.terminals[device])
     n_ok = sum(d.get("status") == 200 for d in stack.sandbox.deliveries())
     off = stack.log_offset()
     t0 = time.perf_counter()
@@ -62,28 +70,18 @@ def helcim_iteration(stack: P.Stack, rpc: P.Rpc, device: str) -> dict[str, Any]:
     P.wait_for(lambda: sum(d.get("status") == 200 for d in stack.sandbox.deliveries()) > n_ok, 20, 0.005)
     e2e = (time.perf_counter() - t0) * 1000
     hook = stack.wait_request_line(off, "/posbridge/webhook/")
-    return {"order_id": order_id, "send_rtt_ms": send_rtt,
-            "send_server_ms": send_line[0]["server_ms"] if send_line else None,
-            "send_queries": send_line[0]["queries"] if send_line else None,
-            "webhook_e2e_ms": e2e, "webhook_server_ms": hook[0]["server_ms"] if hook else None,
-            "webhook_sql_ms": hook[0]["sql"] * 1000 if hook else None,
-            "webhook_queries": hook[0]["queries"] if hook else None,
-            "webhook_status": hook[0]["status"] if hook else None, "webhook_pid": hook[0]["pid"] if hook else None}
+    h = hook[0] if hook else {}
+    return {**figures, "webhook_e2e_ms": e2e, "webhook_server_ms": h.get("server_ms"),
+            "webhook_sql_ms": h["sql"] * 1000 if h else None, "webhook_queries": h.get("queries"),
+            "webhook_status": h.get("status"), "webhook_pid": h.get("pid")}
 
 
 def hesabe_iteration(stack: P.Stack, rpc: P.Rpc, ref: str) -> dict[str, Any]:
-    order_id = P.create_order(rpc, stack, "KWD", 12.5)
-    wid, ctx = P.open_wizard(rpc, order_id, stack.terminals[ref])
-    off = stack.log_offset()
-    t0 = time.perf_counter()
-    P.send(rpc, wid, ctx)
-    rtt = (time.perf_counter() - t0) * 1000
-    line = stack.wait_request_line(off, "/action_send")
+    order_id, figures = push(stack, rpc, "KWD", 12.5, stack.terminals[ref])
     tx = P.pending_tx(rpc, order_id)
     stack.sandbox.hesabe_pay(tx["provider_reference"])
     rpc.button("sale.order", "action_posbridge_check_status", [order_id])  # frees the terminal
-    return {"order_id": order_id, "send_rtt_ms": rtt, "send_server_ms": line[0]["server_ms"] if line else None,
-            "send_queries": line[0]["queries"] if line else None}
+    return figures
 
 
 def demo_iteration(stack: P.Stack, rpc: P.Rpc) -> dict[str, Any]:

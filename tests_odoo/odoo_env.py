@@ -295,6 +295,22 @@ def drop_db(name: str) -> None:
     shutil.rmtree(filestore(name), ignore_errors=True)
 
 
+def drop_dbs_of_dead_runs(prefix: str, rest: str) -> None:
+    """Drop the databases `prefix` + `rest` (a regex whose group 1 is the pid of the run that
+    made them) whose run was killed: its pid is gone."""
+    for name in databases(prefix.replace("_", "\\_") + "%"):
+        m = re.fullmatch(re.escape(prefix) + rest, name)
+        if not m:
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            say(f"dropping {name}, left by a run that is gone")
+            drop_db(name)
+        except PermissionError:
+            pass
+
+
 def data_dir() -> Path:
     """Odoo's default data dir (its filestores), which the runner leaves at its default."""
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "Odoo"

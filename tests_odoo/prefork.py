@@ -347,7 +347,7 @@ class Stack:
                 "(apt-get install wkhtmltopdf)")
         say(f"Odoo python {self.python}; posbridge native module: {self.build}")
         E.ensure_postgres()
-        reap_stale_dbs()
+        E.drop_dbs_of_dead_runs(DB_PREFIX, r"\w+?_(\d+)")  # pbb_<tag>_<pid>
         taken: set[int] = set()
         self.port = pick_port(args.port, taken)
         self.gevent_port = pick_port(args.port + 1, taken)
@@ -605,21 +605,6 @@ def _ok(fn: Any) -> bool:
         return True
     except Exception:  # noqa: BLE001
         return False
-
-
-def reap_stale_dbs() -> None:
-    """Drop pbb_* databases left by runs that were killed (their pid is gone)."""
-    for name in E.databases(DB_PREFIX.replace("_", "\\_") + "%"):
-        m = re.match(rf"{DB_PREFIX}\w+?_(\d+)$", name)
-        if not m:
-            continue
-        try:
-            os.kill(int(m.group(1)), 0)
-        except ProcessLookupError:
-            say(f"dropping {name}, left by a run that is gone")
-            E.drop_db(name)
-        except PermissionError:
-            pass
 
 
 def watchdog(stack: Stack, seconds: float) -> threading.Timer:

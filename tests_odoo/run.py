@@ -73,7 +73,7 @@ def run_tests(args: argparse.Namespace, src: Path, addon: Path, timings: dict[st
               t_start: float) -> int:
     say = E.say
     template = E.prepare(src, addon, timings)
-    reap_stale_test_dbs()
+    E.drop_dbs_of_dead_runs("posbridge_test_", r"(\d+)_\d+")  # posbridge_test_<pid>_<time>
 
     db = f"posbridge_test_{os.getpid()}_{int(time.time())}"
     E.LOGS.mkdir(parents=True, exist_ok=True)
@@ -111,21 +111,6 @@ def run_tests(args: argparse.Namespace, src: Path, addon: Path, timings: dict[st
         else:
             E.drop_db(db)
     return rc
-
-
-def reap_stale_test_dbs() -> None:
-    """Drop test databases left by runs that were killed (their pid is gone)."""
-    for name in E.databases("posbridge\\_test\\_%"):
-        m = re.match(r"posbridge_test_(\d+)_\d+$", name)
-        if not m:
-            continue
-        try:
-            os.kill(int(m.group(1)), 0)
-        except ProcessLookupError:
-            E.say(f"dropping {name}, left by a run that is gone")
-            E.drop_db(name)
-        except PermissionError:
-            pass
 
 
 def warm_up_chromium() -> None:
