@@ -119,8 +119,8 @@ def warm_up_chromium() -> None:
     since it booted, reading it from disk alone can take longer (seen in CI: the tour skipped,
     so the run failed). Nothing is judged here: a Chromium that is missing or fails is left to
     Odoo's own error."""
-    exe = next((shutil.which(b) for b in ("google-chrome", "chromium", "chromium-browser", "google-chrome-stable")
-                if shutil.which(b)), None)
+    # Odoo's own search order (odoo.tests.common._find_executable).
+    exe = next(filter(None, map(shutil.which, ("google-chrome", "chromium", "chromium-browser", "google-chrome-stable"))), None)
     if exe is None:
         return
     with tempfile.TemporaryDirectory(prefix="posbridge-chromium-") as profile:
