@@ -1,6 +1,7 @@
 """The browser tour, two concurrent requests over real HTTP, and the mails a pending request must
 not send."""
 
+import queue
 import threading
 import time
 
@@ -14,6 +15,8 @@ from odoo.tools import config, mute_logger
 
 from odoo.addons.bus.models.bus import channel_with_db, get_notify_payloads, hashable
 from odoo.addons.bus.websocket import WebsocketConnectionHandler
+
+from odoo.addons.posbridge import const
 
 from .common import PosbridgeCase
 
@@ -29,7 +32,10 @@ class TestUi(PosbridgeCase):
 
     def test_tour_pay_on_terminal(self):
         """Open an order, press Pay on terminal, send; the customer pays at the sandbox; the open
-        form shows the order confirmed, without a reload (Odoo's bus)."""
+        form shows the order confirmed, without a reload (Odoo's bus). The payment's notification
+        reaches a form whose record is still loading (issue 13): the customer pays only once the
+        form that Check status rebuilds has asked for its record, and the tour holds that
+        answer in the browser until the notification has arrived."""
         admin = self.env.ref("base.user_admin")
         self.terminal_dy6l.user_ids = admin
         order = self._order("CAD", price=42.0)
@@ -39,13 +45,21 @@ class TestUi(PosbridgeCase):
         known = self._webhook_ids()
         lookups = "GET /v2/card-transactions"
         checked = self.sandbox.stats()["by_path"].get(lookups, 0)
+        order_reads = []  # each read of the order's form, as Odoo's HTTP thread serves it
         stop = threading.Event()
+        SaleOrder = type(self.env["sale.order"])
+        web_read = SaleOrder.web_read
+
+        def counting_web_read(records, *args, **kwargs):
+            if order.id in records.ids:
+                order_reads.append(self.sandbox.stats()["by_path"].get(lookups, 0))
+            return web_read(records, *args, **kwargs)
 
         def customer():
-            # Taps the card once the tour has seen the banner and pressed Check status (its
-            # lookup reaches the sandbox), so that the form is open and waiting.
-            while not stop.is_set() and self.sandbox.stats()["by_path"].get(lookups, 0) <= checked:
-                time.sleep(0.1)
+            # Taps the card once Check status has asked the vendor (its lookup reached the
+            # sandbox) and the form it rebuilds has asked for the order afterwards.
+            while not stop.is_set() and not any(seen > checked for seen in order_reads):
+                time.sleep(0.05)
             if not stop.is_set():
                 self.sandbox.helcim_complete("DY6L", outcome="approved", card_type="VI")
             while not stop.is_set():
@@ -59,11 +73,64 @@ class TestUi(PosbridgeCase):
         thread = threading.Thread(target=customer, daemon=True)
         thread.start()
         self.addCleanup(stop.set)
-        with patch.object(WebsocketConnectionHandler, "websocket_allowed", return_value=True):
+        with patch.object(WebsocketConnectionHandler, "websocket_allowed", return_value=True), \
+                patch.object(SaleOrder, "web_read", counting_web_read):
             self.start_tour(f"/odoo/sales/{order.id}", "posbridge_pay_on_terminal", login="admin", timeout=120)
         stop.set()
         thread.join(5)
         self.assertPaidAndConfirmed(order, 42.0)
+
+    def test_tour_live_refresh_keeps_edits(self):
+        """The terminal's result reaches a form with unsaved edits: nothing is thrown away, the
+        salesperson is told, and the result shows once the form is saved. Updates for another
+        order, twice in a row, or for a form that was closed change nothing and break nothing."""
+        admin = self.env.ref("base.user_admin")
+        self.terminal_dy6l.user_ids = admin
+        order = self._order("CAD", price=42.0, user=admin)  # pushed by admin, who is told
+        other = self._order("CAD", price=10.0, user=admin)
+        self._push(order, self.terminal_dy6l)
+        channel = hashable(channel_with_db(self.env.cr.dbname, admin.partner_id))
+        known = self._webhook_ids()
+        signals = queue.Queue()
+        stop = threading.Event()
+
+        def posbridge_tour_signal(records, what, orders):
+            """Called by the tour (Odoo's HTTP thread): "pay" on the device, or "notify" the
+            orders named ("this" or "other") as a webhook's commit would."""
+            for name in orders:
+                records.env["bus.bus"]._sendone(admin.partner_id, const.BUS_NOTIFICATION, {
+                    "sale_order_ids": (order if name == "this" else other).ids, "state": "done"})
+            signals.put(what)
+            return True
+
+        def customer():
+            # Acts outside Odoo's HTTP thread, which owns the test cursor while it serves the
+            # tour and the sandbox's webhook.
+            while not stop.is_set():
+                try:
+                    what = signals.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if what == "pay":
+                    self.sandbox.helcim_complete("DY6L", outcome="approved", card_type="VI")
+                    while not stop.is_set() and not any(
+                            d["webhook_id"] not in known and d.get("status") == 200 for d in self._deliveries()):
+                        time.sleep(0.1)
+                with sql_db.db_connect("postgres").cursor() as cr:
+                    for payload in get_notify_payloads([channel]):
+                        cr.execute("SELECT pg_notify('imbus', %s)", (payload,))
+
+        thread = threading.Thread(target=customer, daemon=True)
+        thread.start()
+        self.addCleanup(stop.set)
+        with patch.object(WebsocketConnectionHandler, "websocket_allowed", return_value=True), \
+                patch.object(type(self.env["sale.order"]), "posbridge_tour_signal", posbridge_tour_signal, create=True):
+            self.start_tour(f"/odoo/sales/{order.id}", "posbridge_live_refresh_edits", login="admin", timeout=120)
+        stop.set()
+        thread.join(5)
+        self.assertPaidAndConfirmed(order, 42.0)
+        self.assertEqual(order.client_order_ref, "PO-777", "the salesperson's edit is saved")
+        self.assertEqual(other.state, "draft")
 
     @mute_logger("odoo.http", "odoo.addons.posbridge.models.payment_transaction")
     def test_two_concurrent_requests_one_vendor_request(self):

@@ -1,11 +1,20 @@
 /** @odoo-module **/
-// An open sale order form reloads itself when its terminal request is paid, declined or
-// cancelled: the server sends `posbridge.terminal_update` on the bus to the users concerned.
+// An open sale order form shows its terminal request's result by itself: the server sends
+// `posbridge.terminal_update` on the bus to the users concerned, and the form reloads.
+//
+// The notification can reach a form at any moment of its life: before its record exists (a
+// soft reload builds a new form, which subscribes in setup and loads afterwards), while it
+// loads or saves, with unsaved edits, twice in a row, or as the form closes. So it is only
+// remembered, by order id; the record is reloaded once it is there, mounted and without
+// unsaved edits, and once more if another notification came during that reload.
 
-import { FormController } from "@web/views/form/form_controller";
-import { patch } from "@web/core/utils/patch";
+import { _t } from "@web/core/l10n/translation";
 import { useService } from "@web/core/utils/hooks";
-import { onWillUnmount } from "@odoo/owl";
+import { patch } from "@web/core/utils/patch";
+import { FormController } from "@web/views/form/form_controller";
+import { onWillUnmount, status, useEffect } from "@odoo/owl";
+
+export const TERMINAL_UPDATE = "posbridge.terminal_update";
 
 patch(FormController.prototype, {
     setup() {
@@ -14,13 +23,68 @@ patch(FormController.prototype, {
             return;
         }
         const busService = useService("bus_service");
-        const onUpdate = async ({ sale_order_ids }) => {
+        const notification = useService("notification");
+        const answered = new Set(); // orders whose terminal result this form has not shown yet
+        let busy = false;
+        let again = false;
+        let toldToSave = false;
+
+        /** Reload the record if its result is not shown yet and nothing of the user's is lost. */
+        const showAnswer = async () => {
             const record = this.model.root;
-            if (record.resId && sale_order_ids.includes(record.resId) && !record.dirty) {
-                await record.load();
+            if (status(this) !== "mounted" || !record?.resId || !answered.has(record.resId)) {
+                return;
+            }
+            // Like Odoo before it leaves a form: what is typed but not committed counts too.
+            if (await record.isDirty()) {
+                if (!toldToSave) {
+                    toldToSave = true;
+                    notification.add(
+                        _t("The terminal has answered for this order. Save or discard your changes to see it."),
+                        { type: "info" }
+                    );
+                }
+                return;
+            }
+            if (status(this) !== "mounted" || record !== this.model.root) {
+                return; // closed, or another record shown meanwhile: the effect below looks again
+            }
+            answered.delete(record.resId);
+            toldToSave = false;
+            await record.load();
+        };
+        /** One reload at a time; whatever arrives meanwhile is looked at when it is done. */
+        const showAnswers = async () => {
+            if (busy) {
+                again = true;
+                return;
+            }
+            busy = true;
+            try {
+                do {
+                    again = false;
+                    await showAnswer();
+                } while (again);
+            } finally {
+                busy = false;
             }
         };
-        busService.subscribe("posbridge.terminal_update", onUpdate);
-        onWillUnmount(() => busService.unsubscribe("posbridge.terminal_update", onUpdate));
+
+        const onTerminalUpdate = ({ sale_order_ids }) => {
+            for (const id of sale_order_ids || []) {
+                answered.add(id);
+            }
+            showAnswers();
+        };
+        busService.subscribe(TERMINAL_UPDATE, onTerminalUpdate);
+        onWillUnmount(() => busService.unsubscribe(TERMINAL_UPDATE, onTerminalUpdate));
+        // Runs after the first load, after a load of another record, and after a save or a
+        // discard: whatever was remembered meanwhile is shown then.
+        useEffect(
+            () => {
+                showAnswers();
+            },
+            () => [this.model.root, this.model.root?.dirty]
+        );
     },
 });
