@@ -6,11 +6,14 @@ BIN    := $(VENV)/bin
 DEPS   := $(VENV)/.deps-installed
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-# The Odoo 18 tree for the addon's tests: ../shared/odoo/18.0 when it is there (override: make ODOO_SRC=...)
-ODOO_SRC ?= $(if $(wildcard ../shared/odoo/18.0/odoo-bin),../shared/odoo/18.0)
-export ODOO_SRC
+# The Odoo trees for the addon's tests, one folder per series (override: make ODOO_TREES=DIR, or
+# ODOO_SRC_19=DIR for one series). SERIES: the series to test or demo (default: the newest
+# whose tree is here); the addon's series are its folders odoo_addon/<series>/.
+ODOO_TREES ?= ../shared/odoo
+export ODOO_TREES
+SERIES ?=
 
-.PHONY: all build release demo test test-rust test-python test-odoo odoo-demo lint fuzz bench clean
+.PHONY: all build release demo test test-rust test-python test-odoo test-odoo-all check-series odoo-demo odoo-pot lint fuzz bench clean
 
 all: build
 
@@ -34,8 +37,8 @@ release: $(DEPS)
 demo: build
 	$(BIN)/posbridge demo
 
-## test: every test (Rust, Python; the Odoo addon's when ODOO_SRC is set)
-test: build test-rust test-python test-odoo
+## test: every test (Rust, Python, and the Odoo addon's on every series whose tree is here)
+test: build check-series test-rust test-python test-odoo-all
 
 test-rust:
 	cargo test --quiet
@@ -43,17 +46,26 @@ test-rust:
 test-python: build
 	$(PY) -m pytest -q tests
 
-## test-odoo: the addon's tests on Odoo 18 (tests_odoo/run.py: its own venv .venv-odoo, PostgreSQL, Chromium),
-##            then the same addon on a prefork server (tests_odoo/prefork.py: --workers=2, concurrent users)
+## test-odoo: the addon's tests on Odoo SERIES (tests_odoo/run.py: its own venv .venv-odoo/SERIES,
+##            PostgreSQL, Chromium), then on a prefork server (tests_odoo/prefork.py: --workers=2)
 test-odoo: $(DEPS)
-	@if [ -z "$$ODOO_SRC" ]; then echo "Odoo addon tests skipped: no ../shared/odoo/18.0; set ODOO_SRC to an Odoo 18 source tree to run them"; \
-	elif [ ! -f odoo_addon/posbridge/__manifest__.py ]; then echo "Odoo addon tests skipped: no odoo_addon/posbridge/ yet"; \
-	else $(PY) tests_odoo/run.py $(ODOO_TEST_ARGS) && $(PY) tests_odoo/prefork.py; fi
+	$(PY) tests_odoo/every_series.py $(SERIES) --run-args "$(ODOO_TEST_ARGS)"
 
-## odoo-demo: Odoo with the addon and its demo data on http://127.0.0.1:8069, the sandbox on 8070
+## test-odoo-all: the same on every series of the addon, one after another (a missing tree is skipped, said)
+test-odoo-all: $(DEPS)
+	$(PY) tests_odoo/every_series.py --all --run-args "$(ODOO_TEST_ARGS)"
+
+## check-series: every odoo_addon/<series>/ folder complete, nothing copied (odoo_addon/SERIES.md)
+check-series:
+	$(PYTHON) scripts/odoo_series.py check
+
+## odoo-demo: Odoo SERIES with the addon and its demo data on http://127.0.0.1:8069, the sandbox on 8070
 odoo-demo: $(DEPS)
-	@if [ -z "$$ODOO_SRC" ]; then echo "make odoo-demo needs an Odoo 18 source tree: set ODOO_SRC (no ../shared/odoo/18.0 here)"; exit 2; fi
-	$(PY) tests_odoo/demo.py $(ODOO_DEMO_ARGS)
+	$(PY) tests_odoo/demo.py $(if $(SERIES),--series $(SERIES)) $(ODOO_DEMO_ARGS)
+
+## odoo-pot: i18n/posbridge.pot of odoo_addon/SERIES exported by that series' Odoo; checks ar.po covers it
+odoo-pot: $(DEPS)
+	$(PY) tests_odoo/i18n.py $(if $(SERIES),--series $(SERIES))
 
 ## lint: clippy with panics denied, mypy --strict, stubtest
 lint: build
@@ -71,7 +83,7 @@ fuzz:
 bench: release
 	$(PY) bench/bench.py
 	$(PY) bench/bench_helcim.py
-	@if [ -n "$$ODOO_SRC" ]; then $(PY) bench/bench_odoo.py; else echo "bench_odoo.py skipped: set ODOO_SRC to an Odoo 18 tree"; fi
+	$(PY) bench/bench_odoo.py $(if $(SERIES),--series $(SERIES))
 
 clean:
 	rm -rf $(VENV) target

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The addon's server-side cost on a real prefork Odoo 18 (`--workers=2`), against Odoo's own
-payment_demo provider in the same run.
+"""The addon's server-side cost on a real prefork Odoo (`--workers=2`) of one series, against
+Odoo's own payment_demo provider in the same run.
 
-    bench/bench_odoo.py [--iterations 15] [--warmup 3] [--odoo-python PY] [--port 18350] [--quick]
+    bench/bench_odoo.py [--series 19.0] [--iterations 15] [--warmup 3] [--odoo-python PY] [--port 18350] [--quick]
 
 Same stack as tests_odoo/prefork.py (its code is reused): `posbridge sandbox` in its own process
 (Helcim rate limits off), a fresh `pbb_bench_<pid>` database cloned from pbt_base with posbridge
@@ -116,9 +116,11 @@ def main() -> int:
     ap.add_argument("--users", type=int, default=4)
     ap.add_argument("--hesabe-orders", type=int, default=4)
     ap.add_argument("--quick", action="store_true", help="3 iterations, 1 warm-up: a smoke test, not for quoting")
-    ap.add_argument("--out", default=str(HERE / "results_odoo.json"))
+    ap.add_argument("--out", help="default: bench/results_odoo_<series>.json")
     ap.add_argument("--timeout", type=float, default=420)
     args = ap.parse_args()
+    args.series = P.E.series(args.series, args.odoo_src).name
+    args.out = args.out or str(HERE / f"results_odoo_{args.series}.json")
     if args.quick:
         args.iterations, args.warmup = 3, 1
 
@@ -211,7 +213,7 @@ def main() -> int:
             ("(c) webhook server time under load (median)", f"{summary['c_webhook_server_median_ms']:.0f} ms", "", None),
         ]
         print()
-        print(f"posbridge build: {stack.build}; Odoo 18 --workers=2, {P.os.cpu_count()} cores; "
+        print(f"posbridge build: {stack.build}; Odoo {args.series} --workers=2, {P.os.cpu_count()} cores; "
               f"medians of {args.iterations} iterations after {args.warmup} warm-up")
         print("| metric | value | target | met |")
         print("|---|---|---|---|")

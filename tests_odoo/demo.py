@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""`make odoo-demo`: Odoo 18 with the addon and its demo data on http://127.0.0.1:8069,
-talking to `posbridge sandbox --port 8070`. Ctrl-C stops both.
+"""`make odoo-demo [SERIES=19.0]`: Odoo of that series (default: the newest whose tree is
+here) with the addon and its demo data on http://127.0.0.1:8069, talking to
+`posbridge sandbox --port 8070`. Ctrl-C stops both.
 
-The database posbridge_demo is cloned from the test runner's template the first time
+The database posbridge_demo_<major> is cloned from the test runner's template the first time
 (-i posbridge), and updated (-u posbridge) on later runs; `--reset` starts it afresh.
 """
 
@@ -20,7 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import odoo_env as E  # noqa: E402
 
-DB = "posbridge_demo"
 
 
 def port_free(port: int) -> bool:
@@ -49,26 +49,27 @@ def wait_http(url: str, seconds: float) -> bool:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--odoo-src", help="the Odoo 18 tree holding odoo-bin (default: $ODOO_SRC)")
-    ap.add_argument("--addon", default=str(E.ADDON))
+    ap.add_argument("--series", help="the Odoo series, e.g. 19.0 (default: the newest whose tree is here)")
+    ap.add_argument("--odoo-src", help="the series' Odoo tree holding odoo-bin (default: $ODOO_TREES/<series>)")
     ap.add_argument("--port", type=int, default=8069, help="Odoo's HTTP port (default 8069)")
     ap.add_argument("--sandbox-port", type=int, default=8070, help="the sandbox's port (default 8070)")
-    ap.add_argument("--reset", action="store_true", help=f"drop {DB} and start afresh")
+    ap.add_argument("--reset", action="store_true", help="drop the demo database and start afresh")
     args = ap.parse_args()
 
-    src = E.odoo_src(args.odoo_src)
+    series = E.series(args.series, args.odoo_src)
+    db = f"posbridge_demo_{series.major}"
     timings: dict[str, float] = {}
     for port, what in ((args.port, "Odoo"), (args.sandbox_port, "the sandbox")):
         if not port_free(port):
             E.die(f"port {port} (for {what}) is in use: stop what holds it, or pass another port")
-    with E.file_lock(E.STATE / "run.lock", "an Odoo test run in this work tree"):
-        template = E.prepare(src, Path(args.addon).resolve(), timings)
+    with E.file_lock(E.STATE_ROOT / "run.lock", "an Odoo test run in this work tree"):
+        template = E.prepare(series, timings)
 
     sandbox_url = f"http://127.0.0.1:{args.sandbox_port}"
     E.say(f"starting the embedded sandbox: posbridge sandbox --port {args.sandbox_port}")
     sandbox = subprocess.Popen(
-        [str(E.VENV / "bin" / "posbridge"), "sandbox", "--port", str(args.sandbox_port)],
-        env=E.clean_env(), start_new_session=True,
+        [str(series.venv / "bin" / "posbridge"), "sandbox", "--port", str(args.sandbox_port)],
+        env=E.clean_env(series.venv), start_new_session=True,
     )
     procs = [sandbox]
 
@@ -91,32 +92,32 @@ def main() -> int:
         if not wait_http(sandbox_url + "/", 20) or sandbox.poll() is not None:
             E.die(f"the sandbox did not come up on {sandbox_url}")
         if args.reset:
-            E.drop_db(DB)
-        if E.db_exists(DB):
-            step, flag = f"updating {DB} (-u posbridge)", "-u"
+            E.drop_db(db)
+        if E.db_exists(db):
+            step, flag = f"updating {db} (-u posbridge)", "-u"
         else:
-            E.say(f"creating {DB} from {template}")
-            E.clone_db(template, DB)
-            step, flag = f"installing posbridge with its demo data into {DB} (-i posbridge)", "-i"
+            E.say(f"creating {db} from {template}")
+            E.clone_db(template, db)
+            step, flag = f"installing posbridge with its demo data into {db} (-i posbridge)", "-i"
         E.say(step + " ...")
         with E.timed(step, timings):
             p = subprocess.run(
-                E.odoo_cmd(src, DB, flag, E.ADDON_NAME, "--stop-after-init",
+                E.odoo_cmd(series, db, flag, E.ADDON_NAME, "--stop-after-init",
                            "--http-port", str(E.free_port()), "--log-level=warn"),
-                env=E.clean_env(), cwd=E.ROOT,
+                env=E.clean_env(series.venv), cwd=E.ROOT,
             )
         if p.returncode != 0:
             E.die(f"odoo-bin {flag} {E.ADDON_NAME} failed ({p.returncode})")
         url = f"http://127.0.0.1:{args.port}"
         print(flush=True)
-        E.say(f"Odoo:    {url}/odoo   login admin, password admin   (database {DB})")
+        E.say(f"Odoo:    {url}/odoo   login admin, password admin   (database {db})")
         E.say(f"sandbox: {sandbox_url}   (the customer at the terminal: {sandbox_url}/_sandbox/)")
         E.say("Ctrl-C stops both.")
         print(flush=True)
         odoo = subprocess.Popen(
-            E.odoo_cmd(src, DB, "--http-port", str(args.port), "--http-interface", "127.0.0.1",
+            E.odoo_cmd(series, db, "--http-port", str(args.port), "--http-interface", "127.0.0.1",
                        "--log-handler", "odoo.addons.base.models.ir_cron:WARNING"),
-            env=E.clean_env(), cwd=E.ROOT, start_new_session=True,
+            env=E.clean_env(series.venv), cwd=E.ROOT, start_new_session=True,
         )
         procs.insert(0, odoo)
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -1,5 +1,6 @@
-"""What `make test-odoo` and `make odoo-demo` share: Odoo's virtualenv, posbridge and the addon
-installed into it as a user installs them, PostgreSQL, and a cached template database.
+"""What `make test-odoo` and `make odoo-demo` share, per Odoo series: Odoo's virtualenv,
+posbridge and the addon installed into it as a user installs them, PostgreSQL, and a cached
+template database.
 
 Standard library only: it runs under the project's .venv python, and drives Odoo's own venv
 (.venv-odoo/) and the PostgreSQL command-line tools as subprocesses.
@@ -21,17 +22,19 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE = ROOT / ".venv-odoo"  # Odoo's virtualenv and the runner's wheels; gitignored
-VENV = STATE / "venv"
-VENV_PY = VENV / "bin" / "python"
-WHEELS = STATE / "wheels"
+STATE_ROOT = ROOT / ".venv-odoo"  # per series: Odoo's virtualenv and the runner's wheels; gitignored
 LOGS = ROOT / "tests_odoo" / "logs"  # gitignored
-ADDON = ROOT / "odoo_addon" / "posbridge"
+ADDONS = ROOT / "odoo_addon"  # <series>/posbridge: the addon Odoo loads (odoo_addon/SERIES.md)
 ADDON_NAME = "posbridge"
+#: Where the Odoo trees are, one folder per series (../shared/odoo/18.0, ...).
+TREES = Path(os.environ.get("ODOO_TREES") or ROOT.parent / "shared" / "odoo")
+#: Versions pip must not pick in Odoo's virtualenv (tests_odoo/constraints.txt says why).
+CONSTRAINTS = ROOT / "tests_odoo" / "constraints.txt"
 
 # What the template database has installed before the addon: its dependencies and more.
 TEMPLATE_MODULES = "sale_management,account_payment"
@@ -43,6 +46,16 @@ TEMPLATE_PREFIX = "posbridge_tmpl_"
 BUILD_LOCK = Path(tempfile.gettempdir()) / "posbridge-build.lock"
 # PostgreSQL and Odoo's data dir are per machine, not per work tree: so is the template's lock.
 TEMPLATE_LOCK = Path(tempfile.gettempdir()) / "posbridge-odoo-template.lock"
+
+
+#: A log line that fails a run: an error; a warning that Odoo ignored something an addon declares
+#: (19.0 drops `_sql_constraints` with a warning only, and then every webhook fails); a Python
+#: warning (a deprecation) raised in posbridge's own code.
+BAD_LOG_LINE = re.compile(
+    r"^\S+ \S+ \d+ (ERROR|CRITICAL) "
+    r"|^\S+ \S+ \d+ WARNING .*is no longer supported"
+    r"|^\S+ \S+ \d+ WARNING \S+ py\.warnings: .*/addons/posbridge/"
+)
 
 
 def say(msg: str) -> None:
@@ -79,20 +92,20 @@ def file_lock(path: Path, what: str) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def clean_env() -> dict[str, str]:
-    """The environment for Odoo's venv: the Makefile exports VIRTUAL_ENV=.venv."""
+def clean_env(venv: Path) -> dict[str, str]:
+    """The environment for Odoo's venv `venv`: the Makefile exports VIRTUAL_ENV=.venv."""
     env = dict(os.environ)
     for k in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CONDA_PREFIX"):
         env.pop(k, None)
-    env["VIRTUAL_ENV"] = str(VENV)
-    env["PATH"] = f"{VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(venv)
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
 def run(cmd: list[str], *, quiet: bool = True, **kw: object) -> subprocess.CompletedProcess[str]:
     """Run a command; on failure print its output and exit."""
-    kw.setdefault("env", clean_env())
+    kw.setdefault("env", clean_env(Path(cmd[0]).parent.parent))
     p = subprocess.run(cmd, text=True, capture_output=quiet, **kw)  # type: ignore[call-overload]
     if p.returncode != 0:
         if quiet:
@@ -101,78 +114,169 @@ def run(cmd: list[str], *, quiet: bool = True, **kw: object) -> subprocess.Compl
     return p  # type: ignore[no-any-return]
 
 
-def odoo_src(arg: str | None) -> Path:
-    src = arg or os.environ.get("ODOO_SRC")
-    if not src and (ROOT.parent / "shared" / "odoo" / "18.0" / "odoo-bin").is_file():
-        src = str(ROOT.parent / "shared" / "odoo" / "18.0")
-    if not src:
-        die("set ODOO_SRC to an Odoo 18 source tree (the directory holding odoo-bin)")
-    path = Path(src).resolve()
-    if not (path / "odoo-bin").is_file():
-        die(f"ODOO_SRC={src}: no odoo-bin there")
-    return path
+def addon_series() -> list[str]:
+    """The series the addon has a folder for (odoo_addon/18.0, ...), oldest first."""
+    names = [p.name for p in ADDONS.iterdir() if re.fullmatch(r"\d+\.0", p.name) and p.is_dir()]
+    return sorted(names, key=float)
 
 
-def requirements_file(src: Path) -> Path:
-    """requirements-18.txt beside the tree (shared/odoo), else the tree's own requirements.txt."""
-    for cand in (src.parent / "requirements-18.txt", src / "requirements.txt"):
-        if cand.is_file():
-            return cand
-    die(f"no requirements-18.txt beside {src} nor requirements.txt in it")
+@dataclass(frozen=True)
+class Series:
+    """One Odoo series: its tree, and what the runners keep for it (odoo_addon/SERIES.md)."""
+
+    name: str  # "18.0"
+    src: Path  # the tree holding odoo-bin
+
+    @property
+    def major(self) -> int:
+        return int(self.name.split(".")[0])
+
+    @property
+    def addon(self) -> Path:
+        return ADDONS / self.name / ADDON_NAME
+
+    @property
+    def state(self) -> Path:
+        return STATE_ROOT / self.name
+
+    @property
+    def venv(self) -> Path:
+        return self.state / "venv"
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    @property
+    def wheels(self) -> Path:
+        return self.state / "wheels"
+
+    @property
+    def template_prefix(self) -> str:
+        return f"{TEMPLATE_PREFIX}{self.major}_"
+
+    @property
+    def with_demo(self) -> list[str]:
+        """odoo-bin's options for a new database with demo data: 19.0 makes none by default."""
+        return ["--with-demo"] if self.major >= 19 else []
+
+    @property
+    def without_demo(self) -> list[str]:
+        """odoo-bin's options for a new database without: 19.0 warns about --without-demo."""
+        return [] if self.major >= 19 else ["--without-demo=all"]
+
+    def requirements(self) -> Path:
+        """requirements-<major>.txt beside the tree (shared/odoo), else the tree's own."""
+        for cand in (self.src.parent / f"requirements-{self.major}.txt", self.src / "requirements.txt"):
+            if cand.is_file():
+                return cand
+        die(f"no requirements-{self.major}.txt beside {self.src} nor requirements.txt in it")
+
+
+def tree_of(series: str, override: str | None = None) -> Path | None:
+    """The Odoo tree of `series`: `override`, else $ODOO_SRC_<major> (e.g. ODOO_SRC_19), else
+    $ODOO_TREES/<series> (default ../shared/odoo/<series>); None when it has no odoo-bin."""
+    src = override or os.environ.get(f"ODOO_SRC_{series.split('.')[0]}")
+    path = Path(src) if src else TREES / series
+    return path.resolve() if (path / "odoo-bin").is_file() else None
+
+
+def present_series() -> list[str]:
+    """The addon's series whose Odoo tree is here, oldest first."""
+    return [s for s in addon_series() if tree_of(s)]
+
+
+def series(name: str | None, odoo_src: str | None = None) -> Series:
+    """The series to run: `name`, else the newest one whose tree is here."""
+    known = addon_series()
+    if not name:
+        present = present_series()
+        if not present:
+            die(f"no Odoo tree for any of the addon's series ({', '.join(known)}) in {TREES}: "
+                "set ODOO_TREES, or ODOO_SRC_<major>")
+        name = present[-1]
+    if name not in known:
+        die(f"the addon has no {name} folder (odoo_addon/{name}); it has {', '.join(known)}")
+    src = tree_of(name, odoo_src)
+    if src is None:
+        die(f"no Odoo {name} tree: none at {odoo_src or TREES / name} (set ODOO_TREES, or ODOO_SRC_{name.split('.')[0]})")
+    found = re.search(r"version_info = \((\d+), (\d+)", (src / "odoo" / "release.py").read_text())
+    if found and f"{found[1]}.{found[2]}" != name:
+        die(f"{src} is Odoo {found[1]}.{found[2]}, not {name}")
+    return Series(name, src)
 
 
 # ---------------------------------------------------------------- Odoo's virtualenv
 
 
-def ensure_venv(src: Path) -> str:
-    """Odoo's virtualenv, made once per requirements file (and base Python); returns its key."""
-    req = requirements_file(src)
+def ensure_venv(series: Series) -> str:
+    """Odoo's virtualenv for `series`, made once per requirements file (and base Python);
+    returns its key."""
+    req = series.requirements()
     key = hashlib.sha256(
-        req.read_bytes() + f"\n{sys.version}\n{sys.base_prefix}\nvenv-format-1".encode()
+        req.read_bytes() + CONSTRAINTS.read_bytes()
+        + f"\n{sys.version}\n{sys.base_prefix}\nvenv-format-2".encode()
     ).hexdigest()[:16]
-    stamp = VENV / ".posbridge-key"
-    with file_lock(STATE / "venv.lock", "Odoo's virtualenv"):
-        if VENV_PY.exists() and stamp.exists() and stamp.read_text().strip() == key:
-            say(f"virtualenv {VENV.relative_to(ROOT)} is up to date ({req.name}, key {key})")
+    venv = series.venv
+    stamp = venv / ".posbridge-key"
+    with file_lock(series.state / "venv.lock", f"Odoo {series.name}'s virtualenv"):
+        if series.python.exists() and stamp.exists() and stamp.read_text().strip() == key:
+            say(f"virtualenv {venv.relative_to(ROOT)} is up to date ({req.name}, key {key})")
             return key
-        say(f"creating {VENV.relative_to(ROOT)} from {req} (key {key}) ...")
-        shutil.rmtree(VENV, ignore_errors=True)
-        STATE.mkdir(parents=True, exist_ok=True)
+        say(f"creating {venv.relative_to(ROOT)} from {req} (key {key}) ...")
+        shutil.rmtree(venv, ignore_errors=True)
+        series.state.mkdir(parents=True, exist_ok=True)
         base_py = getattr(sys, "_base_executable", None) or sys.executable
-        run([base_py, "-m", "venv", str(VENV)])
-        pip = [str(VENV_PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        run([base_py, "-m", "venv", str(venv)])
+        pip = [str(series.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         run([*pip, "setuptools<70", "wheel"])
-        run([*pip, "-r", str(req)])
+        run([*pip, "-r", str(req), "-c", str(CONSTRAINTS)])
+        check_gevent(series)
         stamp.write_text(key + "\n")  # last: an interrupted creation is redone
     return key
+
+
+def check_gevent(series: Series) -> None:
+    """Odoo's prefork server runs its websocket process as `odoo-bin gevent`, whose
+    gevent.monkey.patch_all() resolves gevent's requirements through pkg_resources: a venv where
+    that fails has a websocket process that dies at start (tests_odoo/constraints.txt)."""
+    probe = "import pkg_resources as p; p.require('gevent')"
+    r = subprocess.run([str(series.python), "-W", "ignore", "-c", probe], capture_output=True,
+                       text=True, cwd="/", env=clean_env(series.venv))
+    if r.returncode != 0:
+        die(f"{series.venv}: gevent's requirements do not resolve, Odoo's websocket process would "
+            f"crash: {r.stderr.strip().splitlines()[-1:]}")
 
 
 # ---------------------------------------------------------------- posbridge and the addon
 
 
-def install_posbridge() -> None:
-    """posbridge into Odoo's venv: a release wheel built by the project's maturin (cargo's
-    target/ keeps re-runs incremental), else `pip install .` as a user does."""
+def posbridge_wheel() -> Path:
+    """posbridge's wheel for Odoo's virtualenvs: a release wheel built by the project's maturin
+    (cargo's target/ keeps re-runs incremental), once for every series (abi3)."""
     maturin = ROOT / ".venv" / "bin" / "maturin"
-    WHEELS.mkdir(parents=True, exist_ok=True)
-    out = WHEELS / "posbridge"
-    shutil.rmtree(out, ignore_errors=True)
-    pip = [str(VENV_PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    out = STATE_ROOT / "wheels" / "posbridge"
     with file_lock(BUILD_LOCK, "the build lock"):
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True, exist_ok=True)
         if maturin.exists():
-            run(
-                [str(maturin), "build", "--release", "--quiet", "--out", str(out),
-                 "--interpreter", str(VENV_PY)],
-                cwd=ROOT,
-            )
-            wheels = sorted(out.glob("posbridge-*.whl"))
-            if len(wheels) != 1:
-                die(f"expected one posbridge wheel in {out}, found {wheels}")
-            run([*pip, "--force-reinstall", "--no-deps", str(wheels[0])])
+            run([str(maturin), "build", "--release", "--quiet", "--out", str(out)], cwd=ROOT,
+                env=dict(os.environ))
         else:
-            run([*pip, "--force-reinstall", "--no-deps", str(ROOT)])
-    p = run([str(VENV_PY), "-c", "import posbridge; print(posbridge.__version__)"], cwd="/")
-    say(f"posbridge {p.stdout.strip()} installed into {VENV.relative_to(ROOT)} (release build)")
+            run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
+                env=dict(os.environ))
+    wheels = sorted(out.glob("posbridge-*.whl"))
+    if len(wheels) != 1:
+        die(f"expected one posbridge wheel in {out}, found {wheels}")
+    return wheels[0]
+
+
+def install_posbridge(series: Series, wheel: Path) -> None:
+    """posbridge into `series`' Odoo virtualenv, from `wheel`, as a user installs it."""
+    pip = [str(series.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    run([*pip, "--force-reinstall", "--no-deps", str(wheel)])
+    p = run([str(series.python), "-c", "import posbridge; print(posbridge.__version__)"], cwd="/")
+    say(f"posbridge {p.stdout.strip()} installed into {series.venv.relative_to(ROOT)} ({wheel.name})")
 
 
 def git_files(addon: Path, *extra: str) -> list[str]:
@@ -182,9 +286,10 @@ def git_files(addon: Path, *extra: str) -> list[str]:
     return [f for f in p.stdout.splitlines() if f] if p.returncode == 0 else []
 
 
-def install_addon(addon: Path) -> None:
+def install_addon(series: Series) -> None:
     """The addon as a user installs it: its whool wheel, `pip install --no-deps` (it requires
-    odoo==18.0.*, and the Odoo tree is not a pip distribution)."""
+    odoo==<series>.*, and the Odoo tree is not a pip distribution)."""
+    addon = series.addon
     if not (addon / "__manifest__.py").is_file():
         die(f"no addon at {addon} (no __manifest__.py)")
     tracked = git_files(addon)
@@ -201,9 +306,9 @@ def install_addon(addon: Path) -> None:
             f" (whool packages git-tracked files only; `git add` them): "
             + ", ".join(untracked[:10]) + (" ..." if len(untracked) > 10 else "")
         )
-    out = WHEELS / "addon"
+    out = series.wheels / "addon"
     shutil.rmtree(out, ignore_errors=True)
-    pip = [str(VENV_PY), "-m", "pip", "--disable-pip-version-check"]
+    pip = [str(series.python), "-m", "pip", "--disable-pip-version-check"]
     run([*pip, "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(addon)])
     wheels = sorted(out.glob("odoo_addon_posbridge-*.whl"))
     if len(wheels) != 1:
@@ -219,9 +324,11 @@ def install_addon(addon: Path) -> None:
         die(f"{wheels[0].name} lacks {missing or ['__manifest__.py']} (its files: {sorted(in_wheel)})")
     if not any(re.match(r"posbridge\b", r) for r in requires):
         die(f"{wheels[0].name} does not require posbridge (Requires-Dist: {requires})")
+    if f"odoo=={series.name}.*" not in requires:
+        die(f"{wheels[0].name} does not require odoo=={series.name}.* (Requires-Dist: {requires})")
     run([*pip, "install", "--quiet", "--force-reinstall", "--no-deps", str(wheels[0])])
     p = run(
-        [str(VENV_PY), "-c",
+        [str(series.python), "-c",
          "import importlib.util as u; print(u.find_spec('odoo.addons.posbridge').origin)"],
         cwd="/",
     )
@@ -344,18 +451,19 @@ def tree_key(src: Path) -> str:
     return h.hexdigest()
 
 
-def odoo_cmd(src: Path, db: str, *args: str) -> list[str]:
-    return [str(VENV_PY), str(src / "odoo-bin"), "-d", db, "--db-filter", f"^{re.escape(db)}$", *args]
+def odoo_cmd(series: Series, db: str, *args: str) -> list[str]:
+    return [str(series.python), str(series.src / "odoo-bin"), "-d", db, "--db-filter",
+            f"^{re.escape(db)}$", *args]
 
 
-def ensure_template(src: Path, venv_key: str, timings: dict[str, float]) -> str:
+def ensure_template(series: Series, venv_key: str, timings: dict[str, float]) -> str:
     """A database with TEMPLATE_MODULES and demo data installed, keyed on the Odoo tree, the
     modules and the venv. Created under a temporary name and renamed when complete, so an
     existing template is a complete one. Returns its name."""
     key = hashlib.sha256(
-        f"{tree_key(src)}|{TEMPLATE_MODULES}|demo|{venv_key}|{TEMPLATE_FORMAT}".encode()
+        f"{tree_key(series.src)}|{TEMPLATE_MODULES}|demo|{venv_key}|{TEMPLATE_FORMAT}".encode()
     ).hexdigest()[:12]
-    name = TEMPLATE_PREFIX + key
+    name = series.template_prefix + key
     if db_exists(name) and filestore(name).is_dir():
         say(f"template database {name} is up to date ({TEMPLATE_MODULES}, demo data)")
         return name
@@ -363,41 +471,26 @@ def ensure_template(src: Path, venv_key: str, timings: dict[str, float]) -> str:
         if db_exists(name) and filestore(name).is_dir():
             return name
         for old in databases(TEMPLATE_PREFIX + "%"):
-            say(f"dropping stale template {old}")
-            drop_db(old)
+            # this series' older templates, and those of the runner's earlier, unseried format
+            if old.startswith(series.template_prefix) or not re.match(re.escape(TEMPLATE_PREFIX) + r"\d+_", old):
+                say(f"dropping stale template {old}")
+                drop_db(old)
         building = f"{name}_building"
         drop_db(building)
-        say(f"creating template database {name}: {TEMPLATE_MODULES} with demo data (about 2-3 min) ...")
+        say(f"creating template database {name} (Odoo {series.name}): {TEMPLATE_MODULES} with demo "
+            "data (about 2-3 min) ...")
         LOGS.mkdir(parents=True, exist_ok=True)
         log = LOGS / f"{name}.log"
-        # Two steps. Base's demo data puts the company in the US, and then installing account
-        # auto-installs l10n_us_account, which needs l10n_us: this tree has both as manifests
-        # only. So: base with its demo data, the company's country cleared (as without demo
-        # data), then the rest with theirs.
-        steps = [
-            ("base", None),
-            (TEMPLATE_MODULES, "update res_partner set country_id = null, state_id = null"
-                               " where id in (select partner_id from res_company)"),
-        ]
         with timed("template database init", timings), open(log, "w") as lf:
-            for modules, sql_before in steps:
-                if sql_before:
-                    r = _psql(sql_before, building)
-                    if r.returncode != 0:
-                        drop_db(building)
-                        die(f"preparing {building}: {r.stderr.strip()}")
-                # --test-enable with tags that select no test: Odoo's test mode, as the tests
-                # run in (it also never installs a country's l10n modules on its own).
-                p = subprocess.run(
-                    odoo_cmd(src, building, "-i", modules, "--stop-after-init",
-                             "--test-enable", "--test-tags", f"/{ADDON_NAME}",
-                             "--http-port", str(free_port()), "--log-level=warn"),
-                    stdout=lf, stderr=subprocess.STDOUT, env=clean_env(), cwd=ROOT,
-                )
-                if p.returncode != 0:
-                    break
+            # --test-enable with tags that select no test: Odoo's test mode, as the tests run in.
+            p = subprocess.run(
+                odoo_cmd(series, building, "-i", TEMPLATE_MODULES, *series.with_demo, "--stop-after-init",
+                         "--test-enable", "--test-tags", f"/{ADDON_NAME}",
+                         "--http-port", str(free_port()), "--log-level=warn"),
+                stdout=lf, stderr=subprocess.STDOUT, env=clean_env(series.venv), cwd=ROOT,
+            )
         text = log.read_text(errors="replace")
-        bad = [ln for ln in text.splitlines() if re.search(r"^\S+ \S+ \d+ (ERROR|CRITICAL) ", ln)]
+        bad = [ln for ln in text.splitlines() if BAD_LOG_LINE.search(ln)]
         if p.returncode != 0 or bad:
             drop_db(building)
             sys.stderr.write("\n".join(text.splitlines()[-60:]) + "\n")
@@ -425,15 +518,22 @@ def clone_db(template: str, db: str) -> None:
             shutil.copytree(filestore(template), dst)
 
 
-def prepare(src: Path, addon: Path, timings: dict[str, float]) -> str:
-    """Everything before Odoo runs: venv, posbridge, addon, PostgreSQL, template."""
-    with timed("Odoo virtualenv", timings):
-        venv_key = ensure_venv(src)
-    with timed("posbridge build + install", timings):
-        install_posbridge()
+def install(series: Series, timings: dict[str, float]) -> str:
+    """Odoo's virtualenv of `series` up to date, with posbridge and the addon installed as a user
+    installs them; returns the virtualenv's key."""
+    with timed(f"Odoo {series.name} virtualenv", timings):
+        venv_key = ensure_venv(series)
+    with timed("posbridge wheel + install", timings):
+        install_posbridge(series, posbridge_wheel())
     with timed("addon wheel + install", timings):
-        install_addon(addon)
+        install_addon(series)
+    return venv_key
+
+
+def prepare(series: Series, timings: dict[str, float]) -> str:
+    """Everything before Odoo runs: venv, posbridge, addon, PostgreSQL, template."""
+    venv_key = install(series, timings)
     with timed("PostgreSQL check", timings):
         ensure_postgres()
     with timed("template database", timings):
-        return ensure_template(src, venv_key, timings)
+        return ensure_template(series, venv_key, timings)

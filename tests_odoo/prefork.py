@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The addon on a REAL prefork Odoo 18 (`--workers=2`): concurrent salespeople, webhooks
-handled by forked workers, a double send from two threads.
+"""The addon on a REAL prefork Odoo (`--workers=2`) of one series: concurrent salespeople,
+webhooks handled by forked workers, live refresh over the websocket process, a double send
+from two threads.
 
-    tests_odoo/prefork.py [--odoo-src DIR] [--odoo-python PY] [--template DB] [--port 18300]
+    tests_odoo/prefork.py [--series 19.0] [--odoo-src DIR] [--odoo-python PY] [--template DB] [--port 18300]
                           [--orders 20] [--users 4] [--hesabe-orders 4] [--keep-db] [--timeout 180]
 
 What it does, bounded in time (a watchdog stops everything after --timeout seconds):
@@ -23,9 +24,10 @@ one vendor request per order (sandbox stats), every webhook answered 200 at the 
 and the requests (webhooks and sends) served by the forked HTTP workers, not the main process
 (the pid in Odoo's log lines). Prints `N passed, N failed`; exits 1 on any failure.
 
-Odoo's Python: --odoo-python or $ODOO_PYTHON (then the addon comes from odoo_addon/ via
---addons-path); by default tests_odoo/odoo_env.py's .venv-odoo, brought up to date as
-`make test-odoo` does (posbridge release wheel + the addon's wheel), unless --no-install.
+Odoo's Python: --odoo-python or $ODOO_PYTHON (then the addon comes from odoo_addon/<series> via
+--addons-path); by default the series' virtualenv of tests_odoo/odoo_env.py (.venv-odoo/<series>),
+brought up to date as `make test-odoo` does (posbridge's wheel + the addon's wheel), unless
+--no-install.
 Standard library only (plus posbridge for sandbox.Remote when the running python has it).
 """
 
@@ -255,46 +257,14 @@ def elf_sections(path: str) -> set[str]:
     return {names[s[0]:names.index(b"\0", s[0])].decode(errors="replace") for s in sections}
 
 
-#: A directory put on PYTHONPATH for Odoo when its venv has the gevent entry-point bug below.
-SHIM = E.LOGS / "pkg_resources_shim"
-
-
-def clean_env_for(python: str, shim: bool = False) -> dict[str, str]:
+def clean_env_for(python: str) -> dict[str, str]:
     env = dict(os.environ)
     for k in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CONDA_PREFIX"):
         env.pop(k, None)
     bindir = str(Path(python).parent)
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
-    if shim:
-        env["PYTHONPATH"] = str(SHIM)
     return env
-
-
-def gevent_shim_needed(python: str) -> bool:
-    """Odoo's prefork server runs its websocket process as `odoo-bin gevent`, which calls
-    gevent.monkey.patch_all(); gevent loads its entry points through pkg_resources, and
-    setuptools<70 (requirements-18.txt) does not match the requirement `zope.interface` with the
-    `zope_interface-*.dist-info` that zope.interface >= 7 installs: DistributionNotFound, the
-    process dies and the server respawns it several times a second, burning a core. An
-    egg-info with only the name fixes the lookup: the module itself is installed."""
-    probe = "import pkg_resources as p; p.require('gevent')"
-    r = subprocess.run([python, "-c", probe], capture_output=True, text=True, cwd="/", env=clean_env_for(python))
-    if r.returncode == 0 or "zope.interface" not in r.stderr:
-        return False
-    SHIM.mkdir(parents=True, exist_ok=True)
-    for _ in range(6):
-        m = re.search(r"The '([\w.\-]+)' distribution was not found", r.stderr)
-        if not m:
-            break
-        name = m.group(1)
-        v = subprocess.run([python, "-c", f"import importlib.metadata as m; print(m.version({name!r}))"],
-                           capture_output=True, text=True, cwd="/", env=clean_env_for(python)).stdout.strip()
-        if not v:
-            break
-        (SHIM / f"{name}-{v}.egg-info").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {v}\n")
-        r = subprocess.run([python, "-c", probe], capture_output=True, text=True, cwd="/", env=clean_env_for(python, True))
-    return r.returncode == 0
 
 
 class Stack:
@@ -321,31 +291,23 @@ class Stack:
 
     def start(self) -> None:
         args = self.args
-        src = E.odoo_src(args.odoo_src)
-        self.src = src
+        self.series = E.series(args.series, args.odoo_src)
+        src = self.src = self.series.src
         python = args.odoo_python or os.environ.get("ODOO_PYTHON")
         if python:
             self.python = str(Path(python).absolute())
-            self.addons_path = f"{src / 'odoo' / 'addons'},{ROOT / 'odoo_addon'}"
+            self.addons_path = f"{src / 'odoo' / 'addons'},{self.series.addon.parent}"
         else:
             if not args.no_install:
-                with E.timed("Odoo virtualenv (.venv-odoo)", self.timings):
-                    E.ensure_venv(src)
-                with E.timed("posbridge release wheel + addon wheel", self.timings):
-                    E.install_posbridge()
-                    E.install_addon(E.ADDON)
-            elif not E.VENV_PY.exists():
-                E.die(f"--no-install: {E.VENV_PY} does not exist")
-            self.python = str(E.VENV_PY)
+                E.install(self.series, self.timings)
+            elif not self.series.python.exists():
+                E.die(f"--no-install: {self.series.python} does not exist")
+            self.python = str(self.series.python)
         self.build = native_build_kind(self.python)
-        self.shim = gevent_shim_needed(self.python)
-        if self.shim:
-            say(f"{self.python}: gevent's entry points fail (setuptools<70 vs zope_interface dist-info); "
-                f"Odoo runs with PYTHONPATH={SHIM} (a name-only egg-info) so its websocket process does not crash-loop")
         if not shutil.which("wkhtmltopdf"):
             say("WARNING: no wkhtmltopdf: confirming a paid order mails its PDF and fails "
                 "(apt-get install wkhtmltopdf)")
-        say(f"Odoo python {self.python}; posbridge native module: {self.build}")
+        say(f"Odoo {self.series.name}, python {self.python}; posbridge native module: {self.build}")
         E.ensure_postgres()
         E.drop_dbs_of_dead_runs(DB_PREFIX, r"\w+?_(\d+)")  # pbb_<tag>_<pid>
         taken: set[int] = set()
@@ -385,7 +347,7 @@ class Stack:
         template = self.args.template or os.environ.get("PBB_TEMPLATE") or "pbt_base"
         if not E.db_exists(template):
             say(f"template {template} does not exist: using tests_odoo's cached template (demo data)")
-            template = E.ensure_template(self.src, E.ensure_venv(self.src), self.timings)
+            template = E.ensure_template(self.series, E.ensure_venv(self.series), self.timings)
         self.template = template
         E.drop_db(self.db)
         r = subprocess.run(["createdb", "-T", template, self.db], text=True, capture_output=True)
@@ -405,7 +367,7 @@ class Stack:
         log = E.LOGS / f"{self.db}.install.log"
         with open(log, "w") as lf:
             p = subprocess.Popen(
-                self.odoo_cmd("-i", ",".join(self.modules), "--stop-after-init", "--without-demo=all",
+                self.odoo_cmd("-i", ",".join(self.modules), "--stop-after-init", *self.series.without_demo,
                               "--http-port", str(E.free_port()), "--max-cron-threads=0", "--log-level=warn"),
                 stdout=lf, stderr=subprocess.STDOUT, env=clean_env_for(self.python), cwd=ROOT,
                 start_new_session=True,
@@ -430,8 +392,8 @@ class Stack:
             self.odoo_cmd("--http-interface", "127.0.0.1", "--http-port", str(self.port),
                           "--gevent-port", str(self.gevent_port), f"--workers={self.workers}",
                           f"--max-cron-threads={self.cron_threads}", "--limit-time-real=120",
-                          "--limit-time-cpu=60", "--log-level=info", "--without-demo=all"),
-            stdout=self.log_file, stderr=subprocess.STDOUT, env=clean_env_for(self.python, self.shim), cwd=ROOT,
+                          "--limit-time-cpu=60", "--log-level=info", *self.series.without_demo),
+            stdout=self.log_file, stderr=subprocess.STDOUT, env=clean_env_for(self.python), cwd=ROOT,
             start_new_session=True,
         )
         self.procs.append(p)
@@ -494,8 +456,7 @@ class Stack:
         return kinds
 
     def errors_in_log(self) -> list[str]:
-        return [ln for ln in self.log_lines()
-                if (m := RECORD.match(ln)) and m["level"] in ("ERROR", "CRITICAL")]
+        return [ln for ln in self.log_lines() if E.BAD_LOG_LINE.search(ln)]
 
     # -- data ----------------------------------------------------------------------------
 
@@ -783,10 +744,11 @@ def order_report(admin: Rpc, order_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 
 def common_args(ap: argparse.ArgumentParser, port: int) -> None:
-    ap.add_argument("--odoo-src", help="the Odoo 18 tree holding odoo-bin (default: $ODOO_SRC, else ../shared/odoo/18.0)")
+    ap.add_argument("--series", help="the Odoo series, e.g. 19.0 (default: the newest whose tree is here)")
+    ap.add_argument("--odoo-src", help="the series' Odoo tree holding odoo-bin (default: $ODOO_TREES/<series>)")
     ap.add_argument("--odoo-python", help="a python with Odoo's requirements and posbridge (default: $ODOO_PYTHON, "
-                    "else .venv-odoo built by tests_odoo/odoo_env.py)")
-    ap.add_argument("--no-install", action="store_true", help="use .venv-odoo as it is (no wheel rebuild)")
+                    "else .venv-odoo/<series> built by tests_odoo/odoo_env.py)")
+    ap.add_argument("--no-install", action="store_true", help="use .venv-odoo/<series> as it is (no wheel rebuild)")
     ap.add_argument("--template", help="database to clone (default: $PBB_TEMPLATE, else pbt_base)")
     ap.add_argument("--admin-password", default="admin")
     ap.add_argument("--port", type=int, default=port, help="first port to try for Odoo (default %(default)s; "
@@ -811,6 +773,7 @@ def main() -> int:
     ap.add_argument("--cron-threads", type=int, default=1, help="--max-cron-threads (default %(default)s)")
     ap.add_argument("--timeout", type=float, default=180, help="stop everything after this many seconds")
     args = ap.parse_args()
+    args.series = E.series(args.series, args.odoo_src).name
 
     t_start = time.monotonic()
     stack = Stack(args, "prefork", modules=("posbridge",), helcim_limits="helcim", cron_threads=args.cron_threads)
@@ -905,7 +868,7 @@ def main() -> int:
         stack.close()
     say(f"total {time.monotonic() - t_start:.1f} s ({', '.join(f'{k} {v:.1f} s' for k, v in stack.timings.items())}); "
         f"Odoo log {stack.log_path}")
-    print(f"{len(passed)} passed, {len(failed)} failed", flush=True)
+    print(f"Odoo {args.series} prefork: {len(passed)} passed, {len(failed)} failed", flush=True)
     return 1 if failed else 0
 
 

@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
-"""The Odoo addon's tests on a real Odoo 18 (`make test-odoo`).
+"""The Odoo addon's tests on a real Odoo of one series (`make test-odoo SERIES=19.0`).
 
-Installs posbridge and the addon into Odoo's own virtualenv (.venv-odoo/, cached on the
-requirements file's hash) the way a user does, clones a fresh database from a cached template
-(sale_management + account_payment with demo data, keyed on the Odoo tree), runs
+Installs posbridge and the series' addon (odoo_addon/<series>/posbridge) into that series' own
+Odoo virtualenv (.venv-odoo/<series>/, cached on the requirements file's hash) the way a user
+does, clones a fresh database from a cached template (sale_management + account_payment with
+demo data, keyed on the Odoo tree), runs
 
     odoo-bin -d <db> -i posbridge --test-enable --test-tags /posbridge --stop-after-init
 
 and judges Odoo's log, not only its exit code: it fails on ERROR/CRITICAL lines, on failures or
-errors in Odoo's test summary, when no posbridge test ran, when the addon is not installed
-afterwards, and when any test or tour was skipped (a tour skips silently without
-websocket-client or Chromium). The last line is `N passed, N failed[, N skipped]`.
+errors in Odoo's test summary, on a warning that Odoo ignored something the addon declares,
+when no posbridge test ran, when the addon is not installed afterwards, and when any test or
+tour was skipped (a tour skips silently without websocket-client or Chromium). The last line is
+`N passed, N failed[, N skipped]`.
 
-    tests_odoo/run.py [--odoo-src DIR] [--tags /posbridge] [--keep-db] [--verbose]
+    tests_odoo/run.py [--series 19.0] [--odoo-src DIR] [--tags /posbridge] [--keep-db] [--verbose]
+
+The series defaults to the newest one whose Odoo tree is here ($ODOO_TREES/<series>, default
+../shared/odoo/<series>; or $ODOO_SRC_<major>, or --odoo-src).
 """
 
 from __future__ import annotations
@@ -49,8 +54,8 @@ SHOWN_LEVELS = {"WARNING", "ERROR", "CRITICAL"}
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--odoo-src", help="the Odoo 18 tree holding odoo-bin (default: $ODOO_SRC)")
-    ap.add_argument("--addon", default=str(E.ADDON), help="the addon's directory (default: %(default)s)")
+    ap.add_argument("--series", help="the Odoo series, e.g. 19.0 (default: the newest whose tree is here)")
+    ap.add_argument("--odoo-src", help="the series' Odoo tree holding odoo-bin (default: $ODOO_TREES/<series>)")
     ap.add_argument("--tags", default=f"/{E.ADDON_NAME}", help="Odoo --test-tags (default: %(default)s)")
     ap.add_argument("--keep-db", action="store_true", help="keep the test database afterwards")
     ap.add_argument("--verbose", action="store_true", help="print all of Odoo's log, not a digest")
@@ -59,25 +64,23 @@ def main() -> int:
 
     t_start = time.monotonic()
     timings: dict[str, float] = {}
-    src = E.odoo_src(args.odoo_src)
-    addon = Path(args.addon).resolve()
+    series = E.series(args.series, args.odoo_src)
     say = E.say
-    say(f"Odoo tree {src}, addon {addon}")
+    say(f"Odoo {series.name}: tree {series.src}, addon {series.addon}")
 
     # One run at a time per work tree: the runs share .venv-odoo, which each reinstalls.
-    with E.file_lock(E.STATE / "run.lock", "another Odoo test run in this work tree"):
-        return run_tests(args, src, addon, timings, t_start)
+    with E.file_lock(E.STATE_ROOT / "run.lock", "another Odoo test run in this work tree"):
+        return run_tests(args, series, timings, t_start)
 
 
-def run_tests(args: argparse.Namespace, src: Path, addon: Path, timings: dict[str, float],
-              t_start: float) -> int:
+def run_tests(args: argparse.Namespace, series: E.Series, timings: dict[str, float], t_start: float) -> int:
     say = E.say
-    template = E.prepare(src, addon, timings)
+    template = E.prepare(series, timings)
     E.drop_dbs_of_dead_runs("posbridge_test_", r"(\d+)_\d+")  # posbridge_test_<pid>_<time>
 
-    db = f"posbridge_test_{os.getpid()}_{int(time.time())}"
+    db = f"posbridge_test_{os.getpid()}_{int(time.time())}"  # the series is in the log's name
     E.LOGS.mkdir(parents=True, exist_ok=True)
-    log_path = E.LOGS / f"{db}.log"
+    log_path = E.LOGS / f"{db}_{series.major}.log"
     latest = E.LOGS / "latest.log"
     rc = 1
     try:
@@ -85,7 +88,7 @@ def run_tests(args: argparse.Namespace, src: Path, addon: Path, timings: dict[st
             E.clone_db(template, db)
         port = E.free_port()
         cmd = E.odoo_cmd(
-            src, db, "-i", E.ADDON_NAME, "--test-enable", "--test-tags", args.tags,
+            series, db, "-i", E.ADDON_NAME, "--test-enable", "--test-tags", args.tags,
             "--stop-after-init", "--http-port", str(port), "--log-level=test",
             "--max-cron-threads=0",
         )
@@ -94,14 +97,14 @@ def run_tests(args: argparse.Namespace, src: Path, addon: Path, timings: dict[st
         say(f"running: {' '.join(cmd)}")
         say(f"log: {log_path}")
         with E.timed("Odoo install + tests", timings):
-            odoo_rc, lines = run_odoo(cmd, log_path, args.verbose, args.timeout)
+            odoo_rc, lines = run_odoo(series, cmd, log_path, args.verbose, args.timeout)
         try:
             latest.unlink(missing_ok=True)
             latest.symlink_to(log_path.name)
         except OSError:
             pass
         state = E._psql(f"select state from ir_module_module where name = '{E.ADDON_NAME}'", db)
-        rc = judge(lines, odoo_rc, state.stdout.strip(), log_path, timings, t_start)
+        rc = judge(series, lines, odoo_rc, state.stdout.strip(), log_path, timings, t_start)
     except KeyboardInterrupt:
         say("interrupted")
         rc = 130
@@ -145,7 +148,8 @@ def stop_group(pgid: int, grace: float) -> None:
         time.sleep(grace)
 
 
-def run_odoo(cmd: list[str], log_path: Path, verbose: bool, timeout: float) -> tuple[int, list[str]]:
+def run_odoo(series: E.Series, cmd: list[str], log_path: Path, verbose: bool,
+             timeout: float) -> tuple[int, list[str]]:
     """Run Odoo, every line into the log file, a digest (or everything) on the console.
 
     Odoo runs in a process group of its own. A watcher stops what is left of that group once
@@ -158,7 +162,7 @@ def run_odoo(cmd: list[str], log_path: Path, verbose: bool, timeout: float) -> t
     with open(log_path, "w") as log:
         p = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
-            env=E.clean_env(), cwd=E.ROOT, start_new_session=True,
+            env=E.clean_env(series.venv), cwd=E.ROOT, start_new_session=True,
         )
         assert p.stdout is not None
 
@@ -203,7 +207,7 @@ def run_odoo(cmd: list[str], log_path: Path, verbose: bool, timeout: float) -> t
         return p.wait(), lines
 
 
-def judge(lines: list[str], odoo_rc: int, module_state: str, log_path: Path,
+def judge(series: E.Series, lines: list[str], odoo_rc: int, module_state: str, log_path: Path,
           timings: dict[str, float], t_start: float) -> int:
     errors: list[str] = []
     skips: list[str] = []
@@ -215,7 +219,7 @@ def judge(lines: list[str], odoo_rc: int, module_state: str, log_path: Path,
     for line in lines:
         m = RECORD.match(line)
         text = m["msg"] if m else line
-        if m and m["level"] in ("ERROR", "CRITICAL"):
+        if E.BAD_LOG_LINE.search(line):
             errors.append(line)
         if m and SKIP.search(text):
             skips.append(line)
@@ -247,7 +251,7 @@ def judge(lines: list[str], odoo_rc: int, module_state: str, log_path: Path,
     if failed:
         problems.append(f"Odoo's summary: {failures} failed, {errs} error(s) of {total} tests")
     if errors:
-        problems.append(f"{len(errors)} ERROR/CRITICAL line(s) in the log")
+        problems.append(f"{len(errors)} ERROR/CRITICAL line(s), or warnings of something ignored, in the log")
     if started == 0:
         problems.append(f"no {E.ADDON_NAME} test ran")
     if module_state != "installed":
@@ -261,7 +265,8 @@ def judge(lines: list[str], odoo_rc: int, module_state: str, log_path: Path,
         print("  " + line[:400])
     for line in skips[:20]:
         print("  " + line[:400])
-    E.say(f"{started} {E.ADDON_NAME} test(s) started; Odoo: {failures} failed, {errs} error(s) of {total} tests")
+    E.say(f"Odoo {series.name}: {started} {E.ADDON_NAME} test(s) started; Odoo: {failures} failed, "
+          f"{errs} error(s) of {total} tests")
     for label, secs in timings.items():
         E.say(f"  {label}: {secs:.1f} s")
     E.say(f"  total: {time.monotonic() - t_start:.1f} s")
@@ -270,7 +275,7 @@ def judge(lines: list[str], odoo_rc: int, module_state: str, log_path: Path,
         E.say("FAILED: " + "; ".join(problems))
     else:
         E.say("OK")
-    tail = f"{passed} passed, {failed} failed"
+    tail = f"Odoo {series.name}: {passed} passed, {failed} failed"
     if skipped_tests:
         tail += f", {skipped_tests} skipped"
     print(tail, flush=True)

@@ -1,0 +1,1 @@
+../../shared/posbridge/const.py

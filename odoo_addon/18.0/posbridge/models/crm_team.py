@@ -1,0 +1,1 @@
+../../../shared/posbridge/models/crm_team.py

@@ -1,0 +1,1 @@
+../../../shared/posbridge/tests/__init__.py

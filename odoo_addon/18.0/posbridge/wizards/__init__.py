@@ -1,0 +1,1 @@
+../../../shared/posbridge/wizards/__init__.py

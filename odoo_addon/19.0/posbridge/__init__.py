@@ -1,0 +1,1 @@
+../../shared/posbridge/__init__.py

@@ -1,0 +1,1 @@
+../../../shared/posbridge/controllers/__init__.py

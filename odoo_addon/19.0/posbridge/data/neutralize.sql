@@ -1,0 +1,1 @@
+../../../shared/posbridge/data/neutralize.sql

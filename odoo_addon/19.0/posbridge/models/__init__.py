@@ -1,0 +1,1 @@
+../../../shared/posbridge/models/__init__.py

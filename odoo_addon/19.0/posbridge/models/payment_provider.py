@@ -1,0 +1,1 @@
+../../../shared/posbridge/models/payment_provider.py

@@ -1,0 +1,1 @@
+../../../shared/posbridge/models/posbridge_terminal.py

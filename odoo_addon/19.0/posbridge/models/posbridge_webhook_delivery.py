@@ -1,0 +1,1 @@
+../../../shared/posbridge/models/posbridge_webhook_delivery.py

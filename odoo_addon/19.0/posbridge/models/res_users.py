@@ -1,0 +1,1 @@
+../../../shared/posbridge/models/res_users.py

@@ -1,0 +1,1 @@
+../../../shared/posbridge/models/sale_order.py

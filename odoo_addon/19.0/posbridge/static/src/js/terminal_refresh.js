@@ -1,0 +1,1 @@
+../../../../../shared/posbridge/static/src/js/terminal_refresh.js

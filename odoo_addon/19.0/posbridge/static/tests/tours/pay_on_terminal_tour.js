@@ -1,0 +1,1 @@
+../../../../../shared/posbridge/static/tests/tours/pay_on_terminal_tour.js

@@ -1,0 +1,1 @@
+../../../shared/posbridge/wizards/posbridge_force_done_wizard.py
