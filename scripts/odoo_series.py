@@ -165,6 +165,12 @@ def check() -> list[str]:
                                     f"{series} version ({series}.x.y.z)")
     for rel in sorted(listed):
         paths = [ADDONS / s / rel for s in all_series if (ADDONS / s / rel).is_file()]
+        for path in paths if rel.endswith(".pot") else []:
+            missing = untranslated(path)
+            if missing:
+                problems.append(
+                    f"odoo_addon/shared/posbridge/i18n/ar.po lacks {len(missing)} text(s) of "
+                    f"{path.relative_to(ROOT)}, e.g. {missing[0][:80]!r}: translate them")
         if len(paths) < 2:
             continue
         if rel.endswith("__manifest__.py"):
@@ -181,6 +187,41 @@ def check() -> list[str]:
             problems.append(f"{rel} is the same on every series: move it to odoo_addon/shared/{rel} "
                             "and drop it from odoo_addon/SERIES.md")
     return problems
+
+
+def po_entries(path: Path) -> dict[str, str]:
+    """``{msgid: msgstr}`` of a .po or .pot file (its header left out)."""
+    entries: dict[str, str] = {}
+    key = None
+    parts: dict[str, list[str]] = {}
+
+    def flush() -> None:
+        if "msgid" in parts:
+            msgid = "".join(parts["msgid"])
+            if msgid:
+                entries[msgid] = "".join(parts.get("msgstr", []))
+        parts.clear()
+
+    for line in path.read_text().splitlines() + [""]:
+        line = line.strip()
+        m = re.match(r'^(msgid|msgstr) (".*")$', line)
+        if m:
+            if m.group(1) == "msgid":
+                flush()
+            key = m.group(1)
+            parts[key] = [ast.literal_eval(m.group(2))]
+        elif line.startswith('"') and key:
+            parts[key].append(ast.literal_eval(line))
+        elif not line or line.startswith("#"):
+            key = None
+    flush()
+    return entries
+
+
+def untranslated(pot: Path) -> list[str]:
+    """The texts of `pot` that the shared Arabic translation lacks or leaves empty."""
+    arabic = po_entries(SHARED / "posbridge" / "i18n" / "ar.po")
+    return [msgid for msgid in po_entries(pot) if not arabic.get(msgid)]
 
 
 def new_series(series: str) -> list[str]:

@@ -165,6 +165,19 @@ class Series:
         """odoo-bin's options for a new database without: 19.0 warns about --without-demo."""
         return [] if self.major >= 19 else ["--without-demo=all"]
 
+    @property
+    def groups_field(self) -> str:
+        """The groups field of res.users and of actions: 19.0 renamed groups_id to group_ids."""
+        return "group_ids" if self.major >= 19 else "groups_id"
+
+    def export_pot(self, db: str, out: Path) -> list[str]:
+        """odoo-bin's command that writes the addon's .pot to `out`: 19.0 made the export a
+        subcommand (18.0: --i18n-export)."""
+        if self.major >= 19:
+            return [str(self.python), str(self.src / "odoo-bin"), "i18n", "export", "-d", db, "-o", str(out), ADDON_NAME]
+        return [str(self.python), str(self.src / "odoo-bin"), "-d", db, f"--i18n-export={out}",
+                f"--modules={ADDON_NAME}", "--stop-after-init", "--http-port", str(free_port())]
+
     def requirements(self) -> Path:
         """requirements-<major>.txt beside the tree (shared/odoo), else the tree's own."""
         for cand in (self.src.parent / f"requirements-{self.major}.txt", self.src / "requirements.txt"):

@@ -96,9 +96,8 @@ class Rpc:
     def __init__(self, base: str, timeout: float = 60.0):
         self.base = base
         self.timeout = timeout
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-        )
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
         self.context: dict[str, Any] = {}
         self.uid: int | None = None
         self._id = 0
@@ -133,6 +132,9 @@ class Rpc:
             "model": model, "method": method, "args": [ids],
             "kwargs": {"context": {**self.context, **(context or {})}},
         })
+
+    def session_id(self) -> str:
+        return next(c.value for c in self.cookies if c.name == "session_id")
 
     def read1(self, model: str, rid: int, fields: list[str]) -> dict[str, Any]:
         rows = self.kw(model, "read", [rid], fields)
@@ -430,7 +432,8 @@ class Stack:
                 continue
             r = REQUEST.search(m["msg"])
             if r:
-                out.append({"pid": int(m["pid"]), "method": r["method"], "path": r["path"],
+                # 19.0 logs JSON-RPC paths with "#model.method" appended
+                out.append({"pid": int(m["pid"]), "method": r["method"], "path": r["path"].split("#")[0],
                             "status": int(r["status"]), "queries": int(r["queries"]),
                             "sql": float(r["sql"]), "other": float(r["other"]),
                             "server_ms": (float(r["sql"]) + float(r["other"])) * 1000})
@@ -505,7 +508,7 @@ class Stack:
         for i in range(users):
             login = f"pbb_salesman_{i + 1}"
             a.kw("res.users", "create", {"name": f"Salesman {i + 1}", "login": login, "password": login,
-                                         "groups_id": [(6, 0, [group])]})
+                                         self.series.groups_field: [(6, 0, [group])]})
             self.users.append(login)
         if not self.args.confirmation_pdf:
             # wkhtmltopdf fetches the report's CSS from this same server: with 2 workers both
@@ -534,6 +537,12 @@ class Stack:
     def salesman(self, login: str) -> Rpc:
         return Rpc(self.base).login(self.db, login, login)
 
+    def listen(self, rpc: Rpc) -> LiveRefresh:
+        """A websocket on Odoo's gevent port with `rpc`'s session, as the user's open tab."""
+        listener = LiveRefresh(self, rpc)
+        self.procs.append(listener.proc)
+        return listener
+
     # -- tear-down -------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -558,6 +567,40 @@ class Stack:
             say(f"kept database {self.db} (dropdb {self.db})")
         else:
             E.drop_db(self.db)
+
+
+class LiveRefresh:
+    """The bus notifications one user's browser tab receives over Odoo's websocket process
+    (`odoo-bin gevent` on the gevent port): tests_odoo/ws_listen.py, run by Odoo's python."""
+
+    def __init__(self, stack: Stack, rpc: Rpc):
+        self.uid = rpc.uid
+        self.received: list[tuple[float, dict[str, Any]]] = []
+        url = f"ws://127.0.0.1:{stack.gevent_port}/websocket"
+        self.proc = subprocess.Popen([stack.python, str(HERE / "ws_listen.py"), url, rpc.session_id()],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=clean_env_for(stack.python), cwd="/", start_new_session=True)
+        assert self.proc.stdout is not None
+        first = self.proc.stdout.readline()
+        if '"ready"' not in first:
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise RuntimeError(f"no websocket for user {self.uid} at {url}: {first!r} {err[-500:]}")
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with contextlib.suppress(ValueError):
+                self.received.append((time.monotonic(), json.loads(line)))
+
+    def updates(self) -> dict[int, list[str]]:
+        """``{order id: [state, ...]}`` of the terminal updates received so far."""
+        found: dict[int, list[str]] = {}
+        for _, message in list(self.received):
+            if message.get("type") == "posbridge.terminal_update":
+                for order_id in message["payload"].get("sale_order_ids", []):
+                    found.setdefault(order_id, []).append(message["payload"].get("state"))
+        return found
 
 
 def _ok(fn: Any) -> bool:
@@ -636,6 +679,7 @@ def concurrent_orders(stack: Stack, n_orders: int, users: int, hesabe_orders: in
     errors: list[str] = []
     lock = threading.Lock()
     sessions = [stack.salesman(login) for login in stack.users[:users]]
+    listeners = {rpc.uid: stack.listen(rpc) for rpc in sessions}
 
     def user_loop(rpc: Rpc) -> None:
         while True:
@@ -669,7 +713,7 @@ def concurrent_orders(stack: Stack, n_orders: int, users: int, hesabe_orders: in
                 with lock:
                     results.append({"order_id": order_id, "currency": cur, "device": device, "confirmed": ok,
                                     "send_ms": send_ms, "queue_wait_s": waited, "user": rpc.uid,
-                                    "seconds": time.monotonic() - t0})
+                                    "seconds": time.monotonic() - t0, "confirmed_at": time.monotonic()})
             except Exception as error:  # noqa: BLE001
                 with lock:
                     errors.append(f"order {i} ({cur}): {type(error).__name__}: {error}")
@@ -680,7 +724,28 @@ def concurrent_orders(stack: Stack, n_orders: int, users: int, hesabe_orders: in
         t.start()
     for t in threads:
         t.join()
-    return {"wall_s": time.monotonic() - t0, "results": results, "errors": errors, "kinds": kinds}
+    return {"wall_s": time.monotonic() - t0, "results": results, "errors": errors, "kinds": kinds,
+            "listeners": listeners}
+
+
+def live_refresh_report(run: dict[str, Any], seconds: float = 10.0) -> dict[str, Any]:
+    """Whether each order's user got its "done" terminal update over the websocket (waiting up
+    to `seconds` for the last ones), and how long after the user saw the order confirmed."""
+    wanted = {(r["user"], r["order_id"]): r for r in run["results"] if r["confirmed"]}
+
+    def missing() -> list[tuple[int, int]]:
+        return [(uid, oid) for uid, oid in wanted if "done" not in run["listeners"][uid].updates().get(oid, [])]
+
+    wait_for(lambda: not missing(), seconds, 0.1)
+    lags = []
+    for (uid, oid), result in wanted.items():
+        for at, message in run["listeners"][uid].received:
+            payload = message.get("payload") or {}
+            if message.get("type") == "posbridge.terminal_update" and oid in payload.get("sale_order_ids", []) \
+                    and payload.get("state") == "done":
+                lags.append((at - result["confirmed_at"]) * 1000)
+                break
+    return {"orders": len(wanted), "missing": missing(), "lag_ms": sorted(lags)}
 
 
 def double_send(stack: Stack, device: str) -> dict[str, Any]:
@@ -825,6 +890,12 @@ def main() -> int:
               "every Helcim webhook answered 200 by Odoo at its first attempt",
               f"{len(ids_200)} webhooks answered 200 for {n_cad} CAD orders; other attempts: {not_200[:3]}")
 
+        live = live_refresh_report(run)
+        check(not live["missing"], "live refresh: each user's open tab got its orders' done update over the "
+              "websocket process", live["missing"] or
+              f"{live['orders']} orders; received {live['lag_ms'][len(live['lag_ms']) // 2]:+.0f} ms (median) "
+              f"after the user's poll saw the order confirmed" if live["lag_ms"] else live)
+
         reqs = stack.requests_since(offset)
         workers = stack.worker_pids()
         http_pids = workers["WorkerHTTP"]
@@ -834,8 +905,8 @@ def main() -> int:
         send_pids = {r["pid"] for r in sends}
         check(len(hooks) == n_cad and all(r["status"] == 200 for r in hooks),
               "Odoo's log shows each webhook answered 200", f"{len(hooks)} webhook lines")
-        check(bool(http_pids) and hook_pids <= http_pids and stack.odoo.pid not in hook_pids | send_pids
-              and send_pids <= http_pids,
+        check(bool(http_pids) and bool(sends) and hook_pids <= http_pids
+              and stack.odoo.pid not in hook_pids | send_pids and send_pids <= http_pids,
               f"webhooks and sends served by forked HTTP workers (main pid {stack.odoo.pid})",
               f"HTTP workers {sorted(http_pids)}, cron {sorted(workers['WorkerCron'])}; webhooks by {sorted(hook_pids)}, sends by {sorted(send_pids)}")
         check(len(http_pids) == 2 and len(hook_pids | send_pids) == 2, "both workers served requests",

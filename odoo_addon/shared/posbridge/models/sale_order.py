@@ -15,25 +15,27 @@ class SaleOrder(models.Model):
 
     posbridge_transaction_ids = fields.Many2many(
         string="Terminal transactions", comodel_name="payment.transaction",
-        compute="_compute_posbridge_transactions",
+        compute="_compute_posbridge_transactions", compute_sudo=True,
     )
     posbridge_transaction_count = fields.Integer(
-        string="Terminal transaction count", compute="_compute_posbridge_transactions")
+        string="Terminal transaction count", compute="_compute_posbridge_transactions", compute_sudo=True)
     posbridge_pending_transaction_id = fields.Many2one(
         string="Open terminal request", comodel_name="payment.transaction",
-        compute="_compute_posbridge_transactions",
+        compute="_compute_posbridge_transactions", compute_sudo=True,
     )
-    posbridge_banner = fields.Char(string="Terminal request", compute="_compute_posbridge_transactions")
+    posbridge_banner = fields.Char(string="Terminal request", compute="_compute_posbridge_transactions", compute_sudo=True)
     posbridge_pending_is_hesabe = fields.Boolean(
-        string="Open request on Hesabe", compute="_compute_posbridge_transactions")
+        string="Open request on Hesabe", compute="_compute_posbridge_transactions", compute_sudo=True)
     posbridge_pending_is_embedded = fields.Boolean(
-        string="Open request on the embedded sandbox", compute="_compute_posbridge_transactions")
+        string="Open request on the embedded sandbox", compute="_compute_posbridge_transactions", compute_sudo=True)
     posbridge_can_pay = fields.Boolean(string="Can be paid on a terminal", compute="_compute_posbridge_can_pay")
 
     # === COMPUTE METHODS === #
 
     @api.depends("transaction_ids.state", "transaction_ids.posbridge_terminal_id")
     def _compute_posbridge_transactions(self):
+        """As superuser (compute_sudo): 19.0 shows an order's `transaction_ids` to invoicing users
+        only, and a salesperson follows the terminal requests of the orders they can read."""
         for order in self:
             txs = order.transaction_ids.filtered(lambda tx: tx.provider_code in const.PROVIDER_CODES)
             pending = txs.filtered(lambda tx: tx.state == "pending")[:1]

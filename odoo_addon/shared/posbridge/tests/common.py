@@ -115,10 +115,11 @@ class PosbridgeCase(SeriesCase, HttpCase):
         if amount is not None:
             values["amount"] = amount
         self._wizard(order, terminal, **values).action_send()
-        return order.posbridge_pending_transaction_id or order.transaction_ids.sorted("id")[-1:]
+        # 19.0 shows an order's transaction_ids to invoicing users only
+        return order.posbridge_pending_transaction_id or order.sudo().transaction_ids.sorted("id")[-1:].with_env(order.env)
 
-    def _deliveries(self, webhook_type=None):
-        return [d for d in self.sandbox.helcim_deliveries() if webhook_type in (None, d["type"])]
+    def _deliveries(self, webhook_type=None, sandbox=None):
+        return [d for d in (sandbox or self.sandbox).helcim_deliveries() if webhook_type in (None, d["type"])]
 
     def _webhook_ids(self):
         """The webhooks sent so far. Also writes pending changes to the database, which Odoo's
@@ -132,14 +133,14 @@ class PosbridgeCase(SeriesCase, HttpCase):
         return (odoo_module.current_test is self and bool(http.request)
                 and http.request.httprequest.path.startswith("/posbridge/webhook/"))
 
-    def _wait_for_webhook(self, known_ids, status=200, count=1, timeout=15.0):
+    def _wait_for_webhook(self, known_ids, status=200, count=1, timeout=15.0, sandbox=None):
         """Wait until `count` attempts of webhooks not among `known_ids` got `status` from
-        Odoo, and return those webhooks' attempts. Reads the sandbox only: Odoo's HTTP thread
-        owns the test cursor while it handles a delivery."""
+        Odoo, and return those webhooks' attempts. Reads the sandbox (`sandbox`, default the
+        class's) only: Odoo's HTTP thread owns the test cursor while it handles a delivery."""
         deadline = time.monotonic() + timeout
         with self.posbridge_requests_allowed():
             while time.monotonic() < deadline:
-                attempts = [d for d in self._deliveries() if d["webhook_id"] not in known_ids]
+                attempts = [d for d in self._deliveries(sandbox=sandbox) if d["webhook_id"] not in known_ids]
                 if len([d for d in attempts if d.get("status") == status]) >= count:
                     self.env.invalidate_all()
                     return attempts

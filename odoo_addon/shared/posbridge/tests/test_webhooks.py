@@ -103,12 +103,7 @@ class TestWebhooks(PosbridgeCase):
         self.env.flush_all()
         known = {d["webhook_id"] for d in surcharging.helcim_deliveries()}
         surcharging.helcim_complete("DY6L", outcome="approved", card_type="VI")
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not any(
-            d["webhook_id"] not in known and d.get("status") == 200 for d in surcharging.helcim_deliveries()
-        ):
-            time.sleep(0.05)
-        self.env.invalidate_all()
+        self._wait_for_webhook(known, sandbox=surcharging)
         self.assertEqual(tx.state, "error", "103.50 paid for 100.00 asked is not a silent done")
         self.assertIn("103.5", tx.state_message)
         self.assertEqual(order.amount_paid, 0)

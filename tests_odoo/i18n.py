@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""`make odoo-pot SERIES=19.0`: the addon's i18n/posbridge.pot of that series, exported by that
+series' own Odoo (`odoo-bin --i18n-export`) from a database with the addon installed, written to
+odoo_addon/<series>/posbridge/i18n/posbridge.pot; then says which of its texts the shared Arabic
+translation (odoo_addon/shared/posbridge/i18n/ar.po) lacks. `scripts/odoo_series.py check`
+(make test) fails while any is missing.
+
+    tests_odoo/i18n.py [--series 19.0] [--odoo-src DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "scripts"))
+import odoo_env as E  # noqa: E402
+import odoo_series  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--series", help="the Odoo series, e.g. 19.0 (default: the newest whose tree is here)")
+    ap.add_argument("--odoo-src", help="the series' Odoo tree holding odoo-bin (default: $ODOO_TREES/<series>)")
+    args = ap.parse_args()
+    series = E.series(args.series, args.odoo_src)
+    timings: dict[str, float] = {}
+    target = series.addon / "i18n" / "posbridge.pot"
+    db = f"posbridge_i18n_{os.getpid()}"
+    with E.file_lock(E.STATE_ROOT / "run.lock", "an Odoo test run in this work tree"):
+        template = E.prepare(series, timings)
+        E.drop_dbs_of_dead_runs("posbridge_i18n_", r"(\d+)")
+        try:
+            E.clone_db(template, db)
+            common = ["--stop-after-init", "--http-port", str(E.free_port()), "--log-level=warn"]
+            E.run(E.odoo_cmd(series, db, "-i", E.ADDON_NAME, *common), cwd=E.ROOT)
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "posbridge.pot"
+                E.run(series.export_pot(db, out), cwd=E.ROOT)
+                text = out.read_text()
+        finally:
+            E.drop_db(db)
+    target.write_text(text)
+    E.say(f"wrote {target.relative_to(E.ROOT)}: {len(odoo_series.po_entries(target))} texts "
+          f"(Odoo {series.name}, {time.strftime('%Y-%m-%d')})")
+    missing = odoo_series.untranslated(target)
+    for msgid in missing:
+        E.say(f"  not in ar.po: {msgid[:120]!r}")
+    E.say(f"ar.po lacks {len(missing)} of them" if missing else "ar.po translates every one of them")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
