@@ -117,3 +117,18 @@ class TestTerminals(PosbridgeCase):
                              company_ids=[(6, 0, [self.company.id])], company_id=self.company.id)
         self.assertFalse(self.env["posbridge.terminal"].with_user(both).search([("id", "=", foreign.id)]),
                          "a user of one company does not see the other's terminals")
+
+    def test_arabic(self):
+        """The shared ar.po loads on the series and translates what the salesperson reads: the
+        banner, the wizard's labels, a refusal."""
+        self.env["res.lang"]._activate_lang("ar_001")
+        self.env["ir.module.module"]._load_module_terms(["posbridge"], ["ar_001"], overwrite=True)
+        order = self._order("KWD")
+        tx = self._push(order, self.terminal_a99)
+        arabic = order.with_context(lang="ar_001")
+        self.assertEqual(arabic.posbridge_banner, "بانتظار دفع 12.500 KWD على جهاز الدفع A99")
+        labels = self.env["posbridge.pay.wizard"].with_context(lang="ar_001").fields_get(["terminal_id"])
+        self.assertNotEqual(labels["terminal_id"]["string"], "Terminal")
+        self._hesabe_pay(tx)
+        with self.assertRaisesRegex(UserError, "[\u0600-\u06FF]"):
+            arabic.action_posbridge_pay()  # nothing left to pay: refused, in Arabic
