@@ -33,6 +33,7 @@ class SaleOrder(models.Model):
     # === COMPUTE METHODS === #
 
     @api.depends("transaction_ids.state", "transaction_ids.posbridge_terminal_id")
+    @api.depends_context("lang")  # the banner is a text
     def _compute_posbridge_transactions(self):
         """As superuser (compute_sudo): 19.0 shows an order's `transaction_ids` to invoicing users
         only, and a salesperson follows the terminal requests of the orders they can read."""
