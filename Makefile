@@ -10,7 +10,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 ODOO_SRC ?= $(if $(wildcard ../shared/odoo/18.0/odoo-bin),../shared/odoo/18.0)
 export ODOO_SRC
 
-.PHONY: all build release demo test test-rust test-python test-odoo odoo-demo lint fuzz bench clean
+.PHONY: all build release demo test test-rust test-python test-odoo odoo-demo lint fuzz bench clean wheelhouse check-wheels
 
 all: build
 
@@ -34,8 +34,8 @@ release: $(DEPS)
 demo: build
 	$(BIN)/posbridge demo
 
-## test: every test (Rust, Python; the Odoo addon's when ODOO_SRC is set)
-test: build test-rust test-python test-odoo
+## test: every test (Rust, Python, the wheelhouse's wheels; the Odoo addon's when ODOO_SRC is set)
+test: build test-rust test-python check-wheels test-odoo
 
 test-rust:
 	cargo test --quiet
@@ -49,6 +49,20 @@ test-odoo: $(DEPS)
 	@if [ -z "$$ODOO_SRC" ]; then echo "Odoo addon tests skipped: no ../shared/odoo/18.0; set ODOO_SRC to an Odoo 18 source tree to run them"; \
 	elif [ ! -f odoo_addon/posbridge/__manifest__.py ]; then echo "Odoo addon tests skipped: no odoo_addon/posbridge/ yet"; \
 	else $(PY) tests_odoo/run.py $(ODOO_TEST_ARGS) && $(PY) tests_odoo/prefork.py; fi
+
+## wheelhouse: dist/ for offline installs (scripts/wheelhouse.py): posbridge's sdist, its cp310-abi3
+##             manylinux_2_17 (manylinux2014) wheels for WHEELHOUSE_ARCHS built from that sdist with
+##             maturin + zig, the projects in WHEELHOUSE_EXTRA (built with pip wheel), SHA256SUMS.
+##             The x86_64 wheel: dist/posbridge-*-cp310-abi3-*manylinux_2_17_x86_64*.whl
+WHEELHOUSE_ARCHS ?= x86_64 aarch64
+WHEELHOUSE_EXTRA ?=
+wheelhouse: $(DEPS)
+	$(PY) scripts/wheelhouse.py --out dist --archs "$(WHEELHOUSE_ARCHS)" $(addprefix --extra ,$(WHEELHOUSE_EXTRA))
+
+## check-wheels: scripts/check_wheels.py on the wheelhouse: tags, glibc symbols, NEEDED, pip's resolver,
+##               fresh venvs of Python 3.10-3.13 running `posbridge demo`, a Debian 11 load, arm64 under qemu
+check-wheels: wheelhouse
+	$(PY) scripts/check_wheels.py dist --archs "$(WHEELHOUSE_ARCHS)"
 
 ## odoo-demo: Odoo with the addon and its demo data on http://127.0.0.1:8069, the sandbox on 8070
 odoo-demo: $(DEPS)
@@ -74,4 +88,4 @@ bench: release
 	@if [ -n "$$ODOO_SRC" ]; then $(PY) bench/bench_odoo.py; else echo "bench_odoo.py skipped: set ODOO_SRC to an Odoo 18 tree"; fi
 
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) target dist
