@@ -394,24 +394,41 @@ class Checker:
         need(aese, "no ARMv8 AES instruction (aese) in the extension: the codec would be software AES only")
         return f"{aese} ARMv8 aese instructions (the aes crate's hardware path, chosen at run time)"
 
+    @staticmethod
+    def platforms(glibc_minor: int, arch: str) -> list[str]:
+        """What pip on a glibc 2.<minor> machine accepts (packaging.tags): manylinux_2_<minor>
+        down to 2_17 (2_5 on x86_64), with the legacy aliases. pip's --platform does not expand
+        this by itself."""
+        low = 5 if arch in ("x86_64", "i686") else 17
+        out = []
+        for minor in range(glibc_minor, low - 1, -1):
+            out.append(f"manylinux_2_{minor}_{arch}")
+            alias = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}.get(minor)
+            if alias:
+                out.append(f"{alias}_{arch}")
+        return out or [f"manylinux_2_{glibc_minor}_{arch}"]
+
+    def pip_dry_run(self, platforms: list[str], py: str, version: str, report: Path | None = None) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "pip", "--isolated", "install", "--quiet", "--dry-run", "--ignore-installed",
+               "--no-deps", "--no-index", "--find-links", str(self.dist), "--only-binary", ":all:",
+               "--python-version", py]
+        for p in platforms:
+            cmd += ["--platform", p]
+        if report:
+            cmd += ["--report", str(report)]
+        return sh([*cmd, f"posbridge=={version}"])
+
     def check_resolver(self, w: Wheel) -> str:
         seen = []
         for py in ("3.10", "3.12"):
             report = self.tmp / f"report-{w.arch}-{py}.json"
-            cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--dry-run", "--ignore-installed",
-                   "--no-deps", "--no-index", "--find-links", str(self.dist), "--only-binary", ":all:",
-                   "--platform", f"manylinux_2_31_{w.arch}", "--python-version", py,
-                   "--report", str(report), f"posbridge=={w.version}"]
-            r = sh(cmd, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+            r = self.pip_dry_run(self.platforms(31, w.arch), py, w.version, report)
             need(r.returncode == 0, f"pip --platform manylinux_2_31_{w.arch} --python-version {py}: {r.stderr.strip()[-300:]}")
             chosen = [i["download_info"]["url"].rsplit("/", 1)[-1] for i in json.loads(report.read_text())["install"]]
             need(chosen == [w.path.name], f"Python {py} on manylinux_2_31_{w.arch} would install {chosen}, not {w.path.name}")
             seen.append(py)
-        # control: a platform older than the tag must find nothing, or the tag does not mean anything
-        r = sh([sys.executable, "-m", "pip", "install", "--quiet", "--dry-run", "--ignore-installed", "--no-deps",
-                "--no-index", "--find-links", str(self.dist), "--only-binary", ":all:",
-                "--platform", f"manylinux_2_16_{w.arch}", "--python-version", "3.12", f"posbridge=={w.version}"],
-               env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+        # control: a machine older than the tag must find nothing, or the tag does not mean anything
+        r = self.pip_dry_run(self.platforms(16, w.arch), "3.12", w.version)
         need(r.returncode != 0 and "No matching distribution" in r.stderr,
              f"control failed: pip would install something on manylinux_2_16_{w.arch}: {r.stdout[-200:]}")
         return (f"pip picks it for Python {' and '.join(seen)} on manylinux_2_31_{w.arch}; "
@@ -553,27 +570,38 @@ class Checker:
         undefined = re.findall(r"undefined symbol: (\S+)", text)
         non_py = [s for s in undefined if not s.startswith(("Py", "_Py"))]
         need(not non_py, f"ldd -r on Debian 11: undefined non-Python symbols {non_py[:8]}")
-        # and the loader itself, from Debian 11's python3 (3.9: it cannot import a cp310 module, but it
-        # can dlopen it with RTLD_NOW|RTLD_GLOBAL after making its own C API global)
-        probe = ("import ctypes, os, sys;"
-                 "ctypes.CDLL(None, os.RTLD_NOW | os.RTLD_GLOBAL);"
+        # and the loader itself: Debian 11's python3 dlopens it with RTLD_NOW. Python 3.9 cannot import
+        # a cp310 module, and the extension is linked with BIND_NOW (full RELRO), so the few C API
+        # functions that are new in 3.10 (_Py_DecRef, ...) come from a stub library made here with
+        # no libc at all (-nostdlib), loaded first with RTLD_GLOBAL. Every other symbol resolves
+        # against bullseye's glibc 2.31 and python3.9.
+        exported = set()
+        for line in sh(["readelf", "--dyn-syms", "-W", str(root / "usr/bin/python3.9")]).stdout.splitlines():
+            parts = line.split()
+            if len(parts) >= 8 and parts[6] != "UND":
+                exported.add(parts[7].split("@")[0])
+        need(len(exported) > 1000, "could not read python3.9's exported symbols")
+        missing = sorted(set(undefined) - exported)
+        load_stub = ""
+        if missing:
+            cc = need_tool("cc", "a C compiler, for a stub of the C API functions Python 3.9 lacks")
+            stub_c = self.tmp / "py310stub.c"
+            stub_c.write_text("".join(f"void {name}(void) {{}}\n" for name in missing))
+            stub = inside / "libpy310stub.so"
+            r = sh([cc, "-shared", "-fPIC", "-nostdlib", "-o", str(root / stub.relative_to("/")), str(stub_c)])
+            need(r.returncode == 0, f"cc (stub): {r.stderr.strip()[-300:]}")
+            need("NEEDED" not in sh(["readelf", "-d", str(root / stub.relative_to("/"))]).stdout, "the stub needs a library")
+            load_stub = f"ctypes.CDLL('{stub}', os.RTLD_NOW | os.RTLD_GLOBAL);"
+        probe = ("import ctypes, os, sys;" + load_stub +
                  f"ctypes.CDLL('{so}', os.RTLD_NOW | os.RTLD_LOCAL);"
                  "print(sys.version.split()[0], os.confstr('CS_GNU_LIBC_VERSION'))")
         r = sh([chroot, str(root), "/usr/bin/python3", "-c", probe], env=env)
-        if r.returncode != 0:
-            missing_py = re.search(r"undefined symbol: (_?Py\w+)", r.stderr)
-            need(missing_py and not re.search(r"GLIBC_|not found", r.stderr.replace(missing_py[0], "")),
-                 f"dlopen on Debian 11 failed: {r.stderr.strip()[-500:]}")
-            # only a C API function newer than Python 3.9 was missing: retry lazily, the glibc
-            # versions are checked at load time either way (version needs are not lazy)
-            probe = probe.replace("os.RTLD_NOW | os.RTLD_LOCAL", "os.RTLD_LAZY | os.RTLD_LOCAL")
-            r = sh([chroot, str(root), "/usr/bin/python3", "-c", probe], env=env)
-            need(r.returncode == 0, f"dlopen (lazy) on Debian 11 failed: {r.stderr.strip()[-500:]}")
-            mode = f"RTLD_LAZY (RTLD_NOW stopped at {missing_py[1]}, a Python >= 3.10 API)"
-        else:
-            mode = "RTLD_NOW"
-        return (f"Debian 11 ({r.stdout.split()[1]} {r.stdout.split()[2]}): ldd -r finds every library and version "
-                f"({len(undefined)} Py* symbols left to the interpreter), python {r.stdout.split()[0]} dlopens it with {mode}")
+        need(r.returncode == 0, f"dlopen(RTLD_NOW) on Debian 11 failed: {r.stderr.strip()[-500:]}")
+        pyv, _, glibc_v = r.stdout.split()
+        stubbed = f" and a stub for {', '.join(missing)} (new in 3.10)" if missing else ""
+        return (f"Debian 11 ({libc.stdout.splitlines()[0].split()[-1]}): ldd -r finds every library and version "
+                f"({len(undefined)} Py* symbols left to the interpreter); python {pyv} on glibc {glibc_v} "
+                f"dlopens it with RTLD_NOW{stubbed}")
 
     def check_qemu_arm64(self, w: Wheel) -> str:
         qemu = need_tool("qemu-aarch64-static", "apt-get install qemu-user-static (.ci/run does)")
