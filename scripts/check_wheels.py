@@ -35,7 +35,7 @@ Checks (each prints PASS or FAIL with what it saw; the exit code is 1 if any fai
 A check that cannot run here (no debootstrap, no pyenv Python 3.13, ...) FAILS, saying why. To
 leave some out on purpose, name them: --skip debian11,qemu-arm64 (or CHECK_WHEELS_SKIP=...);
 with CI=true a skip is refused. Roots made by debootstrap are cached in --roots
-(default /var/cache/posbridge/roots, POSBRIDGE_ROOTS) and take about a minute each the first time.
+(default /var/cache/posbridge/roots, POSBRIDGE_ROOTS) and take under a minute each the first time.
 """
 
 from __future__ import annotations
@@ -389,10 +389,17 @@ class Checker:
                 need(emu.stdout == native.stdout, "baseline CPU and native CPU give different ciphertexts")
                 detail += "; the codec runs on qemu64 (no AES-NI, no AVX) with the same ciphertext"
             return detail
-        dis = sh(["objdump", "-d", "--no-show-raw-insn", str(w.so)]).stdout
-        aese = len(re.findall(r"\taese\b", dis))
-        need(aese, "no ARMv8 AES instruction (aese) in the extension: the codec would be software AES only")
-        return f"{aese} ARMv8 aese instructions (the aes crate's hardware path, chosen at run time)"
+        # The host's objdump may not know AArch64: read the instruction words of .text directly.
+        # AESE Vd.16B, Vn.16B is 0x4E284800 | Rn << 5 | Rd (Arm ARM, C7.2.7)
+        sec = re.search(r"\]\s+\.text\s+PROGBITS\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)", sh(["readelf", "-SW", str(w.so)]).stdout)
+        need(sec, "no .text section found by readelf -S")
+        assert sec
+        off, size = int(sec[1], 16), int(sec[2], 16)
+        text = w.so_bytes[off:off + size]
+        words = memoryview(text[: len(text) // 4 * 4]).cast("I")
+        aese = sum(1 for x in words if x & 0xFFFFFC00 == 0x4E284800)
+        need(aese, "no ARMv8 AES instruction (AESE) in .text: the codec would be software AES only")
+        return f"{aese} ARMv8 AESE instructions in .text (the aes crate's hardware path, chosen at run time)"
 
     @staticmethod
     def platforms(glibc_minor: int, arch: str) -> list[str]:
@@ -514,7 +521,7 @@ class Checker:
         package unpacked by dpkg-deb. Cached; the marker is written last."""
         roots = Path(self.args.roots)
         root = roots / f"{suite}-{arch}"
-        marker = root / ".posbridge-root-ok"
+        marker = root / ".posbridge-root-v2"  # bump when what is in a root changes
         if marker.exists():
             return root
         need(os.geteuid() == 0, "making and entering a chroot needs root")
@@ -524,14 +531,21 @@ class Checker:
         if root.exists():
             shutil.rmtree(root)
         roots.mkdir(parents=True, exist_ok=True)
-        print(f"      debootstrap --foreign --variant=minbase --include=python3 --arch={arch} {suite} {root} (mirror from the apt sources)", flush=True)
-        r = sh([deboot, "--foreign", "--variant=minbase", "--include=python3", f"--arch={arch}", suite, str(root), mirror],
+        include = "python3,ca-certificates"
+        print(f"      debootstrap --foreign --variant=minbase --include={include} --arch={arch} {suite} {root} (mirror from the apt sources)", flush=True)
+        r = sh([deboot, "--foreign", "--variant=minbase", f"--include={include}", f"--arch={arch}", suite, str(root), mirror],
                timeout=900)
         need(r.returncode == 0, f"debootstrap {suite} {arch} failed: {(r.stdout + r.stderr).strip()[-500:]}")
         for deb in sorted((root / "var/cache/apt/archives").glob("*.deb")):
             r = sh(["dpkg-deb", "-x", str(deb), str(root)])
             need(r.returncode == 0, f"dpkg-deb -x {deb.name}: {r.stderr.strip()}")
             deb.unlink()
+        # what ca-certificates' postinst (update-ca-certificates) would write: rustls loads the
+        # system's trust store when a client is built, even for the sandbox's plain HTTP
+        bundle = root / "etc/ssl/certs/ca-certificates.crt"
+        bundle.parent.mkdir(parents=True, exist_ok=True)
+        bundle.write_bytes(b"".join(p.read_bytes() for p in sorted((root / "usr/share/ca-certificates").rglob("*.crt"))))
+        need(bundle.stat().st_size > 10000, "no CA certificates in the root")
         marker.write_text(f"{suite} {arch}\n")
         return root
 
@@ -616,7 +630,7 @@ class Checker:
         with zipfile.ZipFile(w.path) as z:
             z.extractall(site_in)
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(inside / "site"), "HOME": "/tmp"}
-        py = ["chroot", str(root), "/usr/bin/qemu-aarch64-static", "/usr/bin/python3"]
+        py = [need_tool("chroot", "coreutils"), str(root), "/usr/bin/qemu-aarch64-static", "/usr/bin/python3"]
         probe = ("import platform, os, posbridge, posbridge._native as n;"
                  "print(platform.machine(), platform.python_version(), os.confstr('CS_GNU_LIBC_VERSION'), posbridge.__version__)")
         r = sh([*py, "-c", probe], env=env, cwd="/", timeout=300)
