@@ -338,7 +338,7 @@ class Checker:
         need(vkey(top) <= vkey(w.glibc),
              f"needs GLIBC_{top} ({', '.join(sorted(syms.get(top, []))[:8])}) but the tag promises glibc {w.glibc}")
         limits = OTHER_VERSION_LIMITS.get((w.glibc, w.arch))
-        need(limits is not None, f"no policy table for manylinux glibc {w.glibc} {w.arch}")
+        need(limits is not None, f"highest GLIBC_{top}; no manylinux policy table here for glibc {w.glibc} {w.arch}")
         assert limits is not None
         others = []
         for vs in needs.values():
