@@ -34,7 +34,8 @@ Checks (each prints PASS or FAIL with what it saw; the exit code is 1 if any fai
 
 A check that cannot run here (no debootstrap, no pyenv Python 3.13, ...) FAILS, saying why. To
 leave some out on purpose, name them: --skip debian11,qemu-arm64 (or CHECK_WHEELS_SKIP=...);
-with CI=true a skip is refused. Roots made by debootstrap are cached in --roots
+with CI=true a skip, or a wheelhouse without one of the two
+architectures (make WHEELHOUSE_ARCHS=x86_64), is refused. Roots made by debootstrap are cached in --roots
 (default /var/cache/posbridge/roots, POSBRIDGE_ROOTS) and take under a minute each the first time.
 """
 
@@ -691,6 +692,10 @@ def main() -> int:
         ap.error(f"unknown check(s) to skip: {sorted(unknown)}")
     if args.skip and CI:
         print(f"check_wheels: CI=true: refusing to skip {sorted(args.skip)}", file=sys.stderr)
+        return 2
+    if CI and sorted(args.archs) != ["aarch64", "x86_64"]:
+        print(f"check_wheels: CI=true: the wheelhouse must have both x86_64 and aarch64 wheels, not only {args.archs}",
+              file=sys.stderr)
         return 2
     checker = Checker(args)
     try:
