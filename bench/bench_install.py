@@ -164,11 +164,11 @@ def main() -> int:
     print(f"| `import posbridge, posbridge.hesabe` | {p['import_ms_median']:.1f} ms | {lo['import_ms_median']:.1f} ms |")
     print(f"| RSS increase over that import | {p['import_rss_mb_median']:.1f} MB | {lo['import_rss_mb_median']:.1f} MB |")
     if "bench_py" in result:
-        tables = result["bench_py"]
-        assert isinstance(tables, dict)
+        bench_tables = result["bench_py"]
+        assert isinstance(bench_tables, dict)
         print("\n| bench/bench.py metric | portable: posbridge / peer / ratio | local: posbridge / peer / ratio |")
         print("|---|---:|---:|")
-        for rp, rl in zip(tables["portable"], tables["local"]):
+        for rp, rl in zip(bench_tables["portable"], bench_tables["local"]):
             def cell(r: dict[str, object]) -> str:
                 return f"{r['posbridge']:.3g} / {r['peer']:.3g} / {r['ratio']:.2f}×"
             print(f"| {rp['metric']} | {cell(rp)} | {cell(rl)} |")

@@ -96,7 +96,7 @@ def vkey(v: str) -> tuple[int, ...]:
 
 
 def sh(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)  # type: ignore[call-overload]
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)  # type: ignore[call-overload, no-any-return]
 
 
 class CheckFailed(Exception):

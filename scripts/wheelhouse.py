@@ -34,6 +34,7 @@ import sys
 import tarfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 TRIPLES = {"x86_64": "x86_64-unknown-linux-gnu", "aarch64": "aarch64-unknown-linux-gnu"}
@@ -47,7 +48,7 @@ def say(msg: str) -> None:
     print(f"wheelhouse: {msg}", flush=True)
 
 
-def die(msg: str) -> None:
+def die(msg: str) -> NoReturn:
     bar = "!" * 78
     print(f"{bar}\nwheelhouse: FAILED: {msg}\n{bar}", file=sys.stderr, flush=True)
     sys.exit(1)
