@@ -13,7 +13,7 @@ ODOO_TREES ?= ../shared/odoo
 export ODOO_TREES
 SERIES ?=
 
-.PHONY: all build release demo test test-rust test-python test-odoo test-odoo-all check-series odoo-demo odoo-pot lint fuzz bench clean
+.PHONY: all build release demo test test-rust test-python test-odoo test-odoo-all check-series odoo-demo odoo-pot lint fuzz bench clean wheelhouse check-wheels
 
 all: build
 
@@ -37,8 +37,8 @@ release: $(DEPS)
 demo: build
 	$(BIN)/posbridge demo
 
-## test: every test (Rust, Python, and the Odoo addon's on every series whose tree is here)
-test: build check-series test-rust test-python test-odoo-all
+## test: every test (Rust, Python, the wheelhouse's wheels, and the Odoo addon's on every series whose tree is here)
+test: build check-series test-rust test-python check-wheels test-odoo-all
 
 test-rust:
 	cargo test --quiet
@@ -46,13 +46,27 @@ test-rust:
 test-python: build
 	$(PY) -m pytest -q tests
 
-## test-odoo: the addon's tests on Odoo SERIES (tests_odoo/run.py: its own venv .venv-odoo/SERIES,
-##            PostgreSQL, Chromium), then on a prefork server (tests_odoo/prefork.py: --workers=2)
-test-odoo: $(DEPS)
+## test-odoo: the addon's tests on Odoo SERIES (tests_odoo/run.py: its own venv .venv-odoo/SERIES with the
+##            wheelhouse's posbridge wheel, PostgreSQL, Chromium), then on a prefork server (tests_odoo/prefork.py)
+test-odoo: wheelhouse
 	$(PY) tests_odoo/every_series.py $(SERIES) --run-args "$(ODOO_TEST_ARGS)"
 
+## wheelhouse: dist/ for offline installs (scripts/wheelhouse.py): posbridge's sdist, its cp310-abi3
+##             manylinux_2_17 (manylinux2014) wheels for WHEELHOUSE_ARCHS built from that sdist with
+##             maturin + zig, the addon's wheel of each series (WHEELHOUSE_EXTRA, pip wheel), SHA256SUMS.
+##             The x86_64 wheel: dist/posbridge-*-cp310-abi3-*manylinux_2_17_x86_64*.whl
+WHEELHOUSE_ARCHS ?= x86_64 aarch64
+WHEELHOUSE_EXTRA ?= $(wildcard odoo_addon/[0-9]*.0/posbridge)
+wheelhouse: $(DEPS)
+	$(PY) scripts/wheelhouse.py --out dist --archs "$(WHEELHOUSE_ARCHS)" $(addprefix --extra ,$(WHEELHOUSE_EXTRA))
+
+## check-wheels: scripts/check_wheels.py on the wheelhouse: tags, glibc symbols, NEEDED, pip's resolver,
+##               fresh venvs of Python 3.10-3.13 running `posbridge demo`, a Debian 11 load, arm64 under qemu
+check-wheels: wheelhouse
+	$(PY) scripts/check_wheels.py dist --archs "$(WHEELHOUSE_ARCHS)"
+
 ## test-odoo-all: the same on every series of the addon, one after another (a missing tree is skipped, said)
-test-odoo-all: $(DEPS)
+test-odoo-all: wheelhouse
 	$(PY) tests_odoo/every_series.py --all --run-args "$(ODOO_TEST_ARGS)"
 
 ## check-series: every odoo_addon/<series>/ folder complete, nothing copied (odoo_addon/SERIES.md)
@@ -60,11 +74,11 @@ check-series:
 	$(PYTHON) scripts/odoo_series.py check
 
 ## odoo-demo: Odoo SERIES with the addon and its demo data on http://127.0.0.1:8069, the sandbox on 8070
-odoo-demo: $(DEPS)
+odoo-demo: wheelhouse
 	$(PY) tests_odoo/demo.py $(if $(SERIES),--series $(SERIES)) $(ODOO_DEMO_ARGS)
 
 ## odoo-pot: i18n/posbridge.pot of odoo_addon/SERIES exported by that series' Odoo; checks ar.po covers it
-odoo-pot: $(DEPS)
+odoo-pot: wheelhouse
 	$(PY) tests_odoo/i18n.py $(if $(SERIES),--series $(SERIES))
 
 ## lint: clippy with panics denied, mypy --strict, stubtest
@@ -79,11 +93,13 @@ FUZZ_CASES ?= 1000000
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test --profile fuzz --test fuzz_properties -- --nocapture --test-threads=1
 
-## bench: release build, then posbridge against its pure-Python peers in the same run
-bench: release
+## bench: release build, then posbridge against its pure-Python peers in the same run; the addon on a
+##        prefork Odoo of every series whose tree is here (bench/bench_odoo.py), against Odoo's payment_demo
+bench: release wheelhouse
 	$(PY) bench/bench.py
 	$(PY) bench/bench_helcim.py
-	$(PY) bench/bench_odoo.py $(if $(SERIES),--series $(SERIES))
+	for series in $(or $(SERIES),$$($(PY) tests_odoo/every_series.py --list)); do \
+		$(PY) bench/bench_odoo.py --series $$series || exit 1; done
 
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) target dist

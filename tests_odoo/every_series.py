@@ -30,7 +30,11 @@ def main() -> int:
     ap.add_argument("--all", action="store_true", help="every series of the addon; the missing ones are skipped")
     ap.add_argument("--run-args", default="", help="more arguments for tests_odoo/run.py")
     ap.add_argument("--no-prefork", action="store_true", help="skip tests_odoo/prefork.py")
+    ap.add_argument("--list", action="store_true", help="print the series whose tree is here, and stop")
     args = ap.parse_args()
+    if args.list:
+        print(" ".join(E.present_series()))
+        return 0
 
     known = E.addon_series()
     wanted = known if args.all else args.series
