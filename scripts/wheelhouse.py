@@ -134,7 +134,7 @@ def sha256sums(out: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # EXTRA WHEELS: other distributions built into the same wheelhouse, after posbridge's wheels and
 # before SHA256SUMS. Each `--extra PATH` (make WHEELHOUSE_EXTRA="path ...") is a project that pip
-# can build (e.g. odoo_addon/posbridge for odoo-addon-posbridge, once per Odoo series); its wheel
+# can build (odoo_addon/<series>/posbridge for odoo-addon-posbridge, once per Odoo series); its wheel
 # goes into dist/ with `pip wheel --no-deps`. Projects that need more than `pip wheel` (another
 # environment variable, a post-version strategy) get their own function here, called from
 # build_extra_wheels().
