@@ -42,6 +42,7 @@ architectures (make WHEELHOUSE_ARCHS=x86_64), is refused. Roots made by debootst
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import csv
 import hashlib
@@ -87,7 +88,7 @@ ELF_MACHINE = {"x86_64": "Advanced Micro Devices X86-64", "aarch64": "AArch64"}
 DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 WHEEL_RE = re.compile(r"^posbridge-(?P<version>[^-]+)-(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<plat>[^-]+)\.whl$")
 PLAT_RE = re.compile(r"^manylinux_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>x86_64|aarch64)$|^manylinux2014_(?P<arch14>x86_64|aarch64)$")
-ALL_CHECKS = ("dist", "sdist", "tag", "metadata", "elf", "glibc", "needed", "cpu", "resolver",
+ALL_CHECKS = ("dist", "sdist", "addon", "tag", "metadata", "elf", "glibc", "needed", "cpu", "resolver",
               "auditwheel", "venv", "debian11", "qemu-arm64")
 
 
@@ -205,6 +206,12 @@ class Checker:
             digest, _, name = line.partition("  ")
             need(re.fullmatch(r"[0-9a-f]{64}", digest) and name, f"malformed SHA256SUMS line: {line!r}")
             listed[name] = digest
+        series = sorted(p.parent.parent.name for p in (ROOT / "odoo_addon").glob("[0-9]*.0/posbridge/__manifest__.py"))
+        addons = [f for f in files if f.startswith("odoo_addon_posbridge-")]
+        for name in series:
+            have = [f for f in addons if f.startswith(f"odoo_addon_posbridge-{name}.")]
+            need(len(have) == 1, f"expected one odoo-addon-posbridge wheel for Odoo {name}, found {have or 'none'}")
+        need(len(addons) == len(series), f"addon wheels {addons} for the series {series}")
         others = [f for f in files if f != "SHA256SUMS"]
         need(sorted(listed) == others, f"SHA256SUMS lists {sorted(listed)}, dist/ has {others}")
         for name, digest in listed.items():
@@ -246,6 +253,34 @@ class Checker:
         need(lic == (ROOT / "LICENSE").read_bytes(), "the sdist's LICENSE differs from the repository's")
         tops = sorted({n.split("/")[0] for n in rel})
         return f"{sdist.name}: {len(rel)} files ({', '.join(tops)}), version {self.cargo_version}, MIT LICENSE"
+
+    def check_addon(self, path: Path) -> str:
+        """An odoo-addon-posbridge wheel: the manifest's version, odoo==<series>.*, a posbridge
+        pin with an upper bound that this wheelhouse's posbridge satisfies, the LGPL-3 LICENSE,
+        and every file of the series folder, symlinks as their content."""
+        version = path.name.split("-")[1]
+        series = ".".join(version.split(".")[:2])
+        folder = ROOT / "odoo_addon" / series / "posbridge"
+        manifest = ast.literal_eval((folder / "__manifest__.py").read_text())
+        need(version == manifest["version"], f"version {version}, the {series} manifest says {manifest['version']}")
+        prefix = "odoo/addons/posbridge/"
+        with zipfile.ZipFile(path) as z:
+            meta = z.read(f"odoo_addon_posbridge-{version}.dist-info/METADATA").decode()
+            contents = {n[len(prefix):]: z.read(n) for n in z.namelist() if n.startswith(prefix)}
+        requires = re.findall(r"(?m)^Requires-Dist: (.+)$", meta)
+        need(f"odoo=={series}.*" in requires, f"Requires-Dist {requires} lacks odoo=={series}.*")
+        pin = next((r for r in requires if re.match(r"posbridge\b", r)), "")
+        bounds = dict(re.findall(r"(>=|<)\s*([\d.]+)", pin))
+        need(">=" in bounds and "<" in bounds, f"posbridge must be pinned with both bounds: {pin!r}")
+        need(vkey(bounds[">="]) <= vkey(self.cargo_version) < vkey(bounds["<"]),
+             f"{pin!r} excludes this wheelhouse's posbridge {self.cargo_version}")
+        tracked = subprocess.run(["git", "ls-files"], cwd=folder, capture_output=True, text=True, check=True).stdout.split()
+        missing = [f for f in tracked if f != "pyproject.toml" and f not in contents]
+        need(not missing, f"lacks {missing[:5]}")
+        differ = [f for f in tracked if f in contents and contents[f] != (folder / f).read_bytes()]
+        need(not differ, f"differs from odoo_addon/{series}/posbridge (a symlink not followed?): {differ[:5]}")
+        need(contents.get("LICENSE", b"").find(b"GNU LESSER GENERAL PUBLIC LICENSE") >= 0, "no LGPL-3 LICENSE")
+        return f"Odoo {series}, version {version}, requires {', '.join(requires)}; {len(contents)} files, LGPL-3 LICENSE"
 
     # -- one wheel -------------------------------------------------------------------------------
     def check_tag(self, w: Wheel) -> str:
@@ -651,6 +686,8 @@ class Checker:
         if not self.check("dist", str(self.dist), self.check_dist):
             return self.report()
         self.check("sdist", "sdist", self.check_sdist)
+        for addon in sorted(self.dist.glob("odoo_addon_posbridge-*.whl")):
+            self.check("addon", addon.name, lambda addon=addon: self.check_addon(addon))  # type: ignore[misc]
         pythons = self.pythons()
         for w in sorted(self.wheels, key=lambda w: w.arch != "x86_64"):
             s = w.path.name

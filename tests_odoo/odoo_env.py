@@ -13,6 +13,7 @@ import fcntl
 import getpass
 import hashlib
 import os
+import platform
 import re
 import shutil
 import socket
@@ -31,6 +32,7 @@ STATE_ROOT = ROOT / ".venv-odoo"  # per series: Odoo's virtualenv and the runner
 LOGS = ROOT / "tests_odoo" / "logs"  # gitignored
 ADDONS = ROOT / "odoo_addon"  # <series>/posbridge: the addon Odoo loads (odoo_addon/SERIES.md)
 ADDON_NAME = "posbridge"
+DIST = ROOT / "dist"  # make wheelhouse
 #: Where the Odoo trees are, one folder per series (../shared/odoo/18.0, ...).
 TREES = Path(os.environ.get("ODOO_TREES") or ROOT.parent / "shared" / "odoo")
 #: Versions pip must not pick in Odoo's virtualenv (tests_odoo/constraints.txt says why).
@@ -42,8 +44,6 @@ TEMPLATE_MODULES = "sale_management,account_payment"
 TEMPLATE_FORMAT = "1"
 TEMPLATE_PREFIX = "posbridge_tmpl_"
 
-# A lock shared by every build on this machine (other work trees build at the same time).
-BUILD_LOCK = Path(tempfile.gettempdir()) / "posbridge-build.lock"
 # PostgreSQL and Odoo's data dir are per machine, not per work tree: so is the template's lock.
 TEMPLATE_LOCK = Path(tempfile.gettempdir()) / "posbridge-odoo-template.lock"
 
@@ -265,22 +265,18 @@ def check_gevent(series: Series) -> None:
 
 
 def posbridge_wheel() -> Path:
-    """posbridge's wheel for Odoo's virtualenvs: a release wheel built by the project's maturin
-    (cargo's target/ keeps re-runs incremental), once for every series (abi3)."""
-    maturin = ROOT / ".venv" / "bin" / "maturin"
-    out = STATE_ROOT / "wheels" / "posbridge"
-    with file_lock(BUILD_LOCK, "the build lock"):
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True, exist_ok=True)
-        if maturin.exists():
-            run([str(maturin), "build", "--release", "--quiet", "--out", str(out)], cwd=ROOT,
-                env=dict(os.environ))
-        else:
-            run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
-                env=dict(os.environ))
-    wheels = sorted(out.glob("posbridge-*.whl"))
+    """posbridge's portable wheel for this machine's architecture, the one `make wheelhouse`
+    built into dist/ (manylinux_2_17, abi3): the Odoo tests install what users install."""
+    arch = platform.machine()
+    wheels = sorted(DIST.glob(f"posbridge-*-cp310-abi3-*manylinux_2_17_{arch}*.whl"))
     if len(wheels) != 1:
-        die(f"expected one posbridge wheel in {out}, found {wheels}")
+        die(f"expected one portable posbridge wheel for {arch} in {DIST}, found {[w.name for w in wheels]}: "
+            "run `make wheelhouse` (make test-odoo does)")
+    sources = [ROOT / "Cargo.toml", ROOT / "Cargo.lock", ROOT / "pyproject.toml",
+               *(ROOT / "src").rglob("*"), *(ROOT / "python").rglob("*.py*")]
+    newest = max(p.stat().st_mtime for p in sources if p.is_file())
+    if wheels[0].stat().st_mtime < newest:
+        die(f"{wheels[0].relative_to(ROOT)} is older than the sources: run `make wheelhouse`")
     return wheels[0]
 
 
