@@ -17,6 +17,7 @@ from typing import Any
 from .. import _native
 from ..errors import ValidationError
 from ._client import ENV, PRODUCTION_URL, SANDBOX_URL, AsyncClient, Client
+from ._links import GCC_MOBILE, LINK_CHANNELS, PAYMENT_TYPES, MobileNumber, link_delivery, parse_mobile
 from ._webhook import InvoiceWebhookEvent, parse_webhook
 from ._models import POS_STATUS, Ack, BulkInvoice, Invoice, OpenInvoice, Page, PosInvoice, Profile, Refund, Terminal, Transaction
 
@@ -40,6 +41,12 @@ __all__ = [
     "Ack",
     "InvoiceWebhookEvent",
     "parse_webhook",
+    "LINK_CHANNELS",
+    "PAYMENT_TYPES",
+    "GCC_MOBILE",
+    "MobileNumber",
+    "parse_mobile",
+    "link_delivery",
 ]
 
 

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Screenshots of the addon's screens on a real Odoo of one series, as a salesperson sees them:
+for a human to look at after a change (`make odoo-screens SERIES=19.0`), not a test.
+
+    tests_odoo/screens.py [--series 19.0] [--out tests_odoo/logs/screens] [--lang ar_001]
+
+Starts `posbridge sandbox` and Odoo (a database cloned from the runner's template, with the
+addon and its demo data), creates an order over JSON-RPC, then drives headless Chromium over
+its DevTools protocol (tests_odoo/cdp.py, run with Odoo's python, which has websocket-client)
+through: the order with Pay on terminal, the wizard, the order waiting for the terminal, the
+order paid, the provider form, the terminals. PNGs go to --out/<series>/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import odoo_env as E  # noqa: E402
+import prefork as P  # noqa: E402
+
+def steps(order: int, provider: int) -> list[dict[str, object]]:
+    return [
+        {"login": True},
+        {"shot": "order_quotation", "url": f"/odoo/sales/{order}", "wait": "button[name='action_posbridge_pay']"},
+        {"click": "button[name='action_posbridge_pay']"},
+        {"shot": "pay_wizard", "wait": ".modal .o_field_widget[name='terminal_id']"},
+        {"click": ".modal button[name='action_send']"},
+        {"shot": "order_waiting", "wait": ".o_posbridge_banner:not(.d-none)"},
+        {"pay": "DY6L"},
+        {"shot": "order_paid", "wait": ".o_statusbar_status button.o_arrow_button_current:contains(Sales Order)"},
+        {"shot": "provider_form", "url": f"/odoo/action-payment.action_payment_provider/{provider}", "wait": ".o_form_view"},
+        {"shot": "terminals", "url": "/odoo/action-posbridge.action_posbridge_terminal", "wait": ".o_list_view"},
+    ]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--series")
+    ap.add_argument("--odoo-src")
+    ap.add_argument("--out", default=str(E.LOGS / "screens"))
+    ap.add_argument("--lang", default="", help="the admin's language for the run, e.g. ar_001")
+    ap.add_argument("--port", type=int, default=18400)
+    args = ap.parse_args()
+    args.series = E.series(args.series, args.odoo_src).name
+    out = Path(args.out) / args.series / (args.lang or "en")
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    ns = argparse.Namespace(series=args.series, odoo_src=args.odoo_src, odoo_python=None, no_install=False,
+                            template=None, admin_password="admin", port=args.port, sandbox_port=0,
+                            keep_db=False, install_timeout=150, partners=3, confirmation_pdf=False)
+    stack = P.Stack(ns, "screens", modules=("posbridge",), helcim_limits="off", cron_threads=0)
+    try:
+        stack.start()
+        stack.setup_data(1)
+        admin = stack.admin_rpc
+        if args.lang:
+            lang_id = admin.kw("res.lang", "search", [("code", "=", args.lang), ("active", "in", [True, False])])
+            admin.kw("res.lang", "write", lang_id, {"active": True})
+            admin.kw("base.language.install", "lang_install",
+                     admin.kw("base.language.install", "create", {"lang_ids": [(6, 0, lang_id)]}))
+            admin.kw("res.users", "write", [admin.uid], {"lang": args.lang})
+        admin_user = admin.uid
+        terminal = stack.terminals["DY6L"]
+        admin.kw("posbridge.terminal", "write", [terminal], {"user_ids": [(6, 0, [admin_user])]})
+        order = P.create_order(admin, stack, "CAD", 42.0)
+        provider = stack.providers["helcim_terminal"]
+        script = {"base": stack.base, "out": str(out), "steps": steps(order, provider), "sandbox": stack.sandbox_url}
+        cmd = [stack.python, str(HERE / "cdp.py"), json.dumps(script)]
+        r = subprocess.run(cmd, env=P.clean_env_for(stack.python), cwd="/", timeout=300)
+        for png in sorted(out.glob("*.png")):
+            E.say(f"screenshot: {png}")
+        return r.returncode
+    finally:
+        stack.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
