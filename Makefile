@@ -13,7 +13,7 @@ ODOO_TREES ?= ../shared/odoo
 export ODOO_TREES
 SERIES ?=
 
-.PHONY: all build release demo test test-rust test-python test-odoo test-odoo-all check-series odoo-demo odoo-pot lint fuzz bench clean wheelhouse check-wheels
+.PHONY: all build release demo test test-rust test-python test-odoo test-odoo-all check-series odoo-demo odoo-screens odoo-pot lint fuzz bench clean wheelhouse check-wheels
 
 all: build
 
@@ -76,6 +76,10 @@ check-series:
 ## odoo-demo: Odoo SERIES with the addon and its demo data on http://127.0.0.1:8069, the sandbox on 8070
 odoo-demo: wheelhouse
 	$(PY) tests_odoo/demo.py $(if $(SERIES),--series $(SERIES)) $(ODOO_DEMO_ARGS)
+
+## odoo-screens: screenshots of the addon's screens on Odoo SERIES (tests_odoo/logs/screens/SERIES/), to look at
+odoo-screens: wheelhouse
+	$(PY) tests_odoo/screens.py $(if $(SERIES),--series $(SERIES)) $(ODOO_SCREENS_ARGS)
 
 ## odoo-pot: i18n/posbridge.pot of odoo_addon/SERIES exported by that series' Odoo; checks ar.po covers it
 odoo-pot: wheelhouse

@@ -35,7 +35,7 @@ def steps(order: int, provider: int) -> list[dict[str, object]]:
         {"click": ".modal button[name='action_send']"},
         {"shot": "order_waiting", "wait": ".o_posbridge_banner:not(.d-none)"},
         {"pay": "DY6L"},
-        {"shot": "order_paid", "wait": ".o_statusbar_status button.o_arrow_button_current:contains(Sales Order)"},
+        {"shot": "order_paid", "wait": ".o_statusbar_status button.o_arrow_button_current[data-value='sale']"},
         {"shot": "provider_form", "url": f"/odoo/action-payment.action_payment_provider/{provider}", "wait": ".o_form_view"},
         {"shot": "terminals", "url": "/odoo/action-posbridge.action_posbridge_terminal", "wait": ".o_list_view"},
     ]
@@ -56,7 +56,8 @@ def main() -> int:
     ns = argparse.Namespace(series=args.series, odoo_src=args.odoo_src, odoo_python=None, no_install=False,
                             template=None, admin_password="admin", port=args.port, sandbox_port=0,
                             keep_db=False, install_timeout=150, partners=3, confirmation_pdf=False)
-    stack = P.Stack(ns, "screens", modules=("posbridge",), helcim_limits="off", cron_threads=0)
+    # threaded (--workers=0): the browser's websocket reaches Odoo without the proxy a prefork server needs
+    stack = P.Stack(ns, "screens", modules=("posbridge",), helcim_limits="off", cron_threads=0, workers=0)
     try:
         stack.start()
         stack.setup_data(1)
