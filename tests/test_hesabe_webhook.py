@@ -93,6 +93,23 @@ def test_webhook_faults_drop_or_repeat_it(receiver: Receiver) -> None:
         assert len(receiver.collect(wait=0.4)) == 1
 
 
+def test_deliveries_are_logged_with_the_receivers_answer(receiver: Receiver) -> None:
+    with sandbox.Sandbox() as sb:
+        sb.inject_fault("hesabe_webhook_duplicate")
+        _client, invoice = _paid_invoice(sb, receiver.url)
+        receiver.collect(wait=0.6)
+        _paid_invoice(sb, "http://127.0.0.1:9/nobody-listens")
+        deadline = time.monotonic() + 5
+        while len(sb.hesabe_deliveries()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        first, copy, lost = sb.hesabe_deliveries()
+        assert (first["attempt"], copy["attempt"]) == (1, 2)
+        assert all(d["reference_number"] == "SO1001" and d["token"].startswith("842217") for d in (first, copy, lost))
+        assert (first["status"], first["delivered"], first["url"]) == (200, True, receiver.url)
+        assert (lost["status"], lost["delivered"]) == ("could not connect", False)
+        assert sandbox.Remote(sb.url).hesabe_deliveries() == sb.hesabe_deliveries()
+
+
 def test_invoice_without_webhook_sends_none(receiver: Receiver) -> None:
     with sandbox.Sandbox() as sb:
         client = hesabe.Client(**sb.hesabe_credentials)

@@ -262,6 +262,13 @@ class _Controls:
         result: List[Dict[str, Any]] = self._control("helcim_deliveries")
         return result
 
+    def hesabe_deliveries(self) -> List[Dict[str, Any]]:
+        """Every POST of a paid invoice's webhook so far, oldest first: ``{"reference_number",
+        "token", "attempt" (2 for the copy of ``hesabe_webhook_duplicate``), "url", "status"
+        (the HTTP status, or why there was none), "delivered"}``."""
+        result: List[Dict[str, Any]] = self._control("hesabe_deliveries")
+        return result
+
     # -- tests --------------------------------------------------------------------------
 
     def inject_fault(
@@ -421,6 +428,7 @@ _ROUTES: Dict[str, Callable[..., Tuple[str, str, Optional[Dict[str, Any]], Calla
     "helcim_set_listening": lambda code, listening: ("POST", f"helcim/devices/{_segment(code)}/listening", {"listening": listening}, lambda a: a),
     "helcim_close_batch": lambda: ("POST", "helcim/close-batch", None, lambda a: a["closed_batch_id"]),
     "helcim_deliveries": lambda: ("GET", "helcim/deliveries", None, lambda a: a),
+    "hesabe_deliveries": lambda: ("GET", "hesabe/deliveries", None, lambda a: a),
     "helcim_webhook_url": lambda: ("GET", "helcim/webhook-url", None, lambda a: a["url"]),
     "set_helcim_webhook_url": lambda url: ("PUT", "helcim/webhook-url", {"url": url}, lambda a: None),
     "inject_fault": lambda kind, path=None, method=None, times=1, delay=None: (

@@ -201,6 +201,10 @@ impl PySandbox {
         serde_json::to_string(&self.inner.helcim_deliveries()).unwrap_or_else(|_| "[]".into())
     }
 
+    fn hesabe_deliveries(&self) -> String {
+        serde_json::to_string(&self.inner.hesabe_deliveries()).unwrap_or_else(|_| "[]".into())
+    }
+
     #[pyo3(signature = (kind, *, path = None, method = None, times = 1, delay = None))]
     fn inject_fault(&self, kind: &str, path: Option<String>, method: Option<String>, times: u32, delay: Option<f64>) -> PyResult<()> {
         let Some(kind) = FaultKind::from_name(kind, seconds(delay.unwrap_or(1.0), "delay")?) else {

@@ -32,6 +32,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/helcim/webhook-url", get(helcim_webhook_url).put(set_helcim_webhook_url).post(set_helcim_webhook_url))
         .route("/_sandbox/helcim/close-batch", post(helcim_close_batch))
         .route("/_sandbox/helcim/deliveries", get(helcim_deliveries))
+        .route("/_sandbox/hesabe/deliveries", get(hesabe_deliveries))
         .route("/_sandbox/faults", post(inject_fault).delete(clear_faults))
         .route("/_sandbox/stats", get(stats))
         .with_state(shared)
@@ -134,6 +135,10 @@ async fn helcim_close_batch(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn helcim_deliveries(State(shared): State<Arc<Shared>>) -> Response {
     answer(Ok(json!(shared.helcim.deliveries())))
+}
+
+async fn hesabe_deliveries(State(shared): State<Arc<Shared>>) -> Response {
+    answer(Ok(json!(shared.hesabe.webhook_deliveries())))
 }
 
 /// `{"kind":"http500|delay|drop_reply|malformed_hex|wrong_key|duplicate_webhook|bad_signature|stale_timestamp|hesabe_webhook_drop|hesabe_webhook_duplicate",

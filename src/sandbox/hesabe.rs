@@ -16,6 +16,7 @@ mod report;
 mod webhooks;
 
 pub(crate) use pos::AtTerminal;
+pub use webhooks::HesabeDelivery;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -136,6 +137,11 @@ impl NextIds {
 }
 
 impl Hesabe {
+    /// Every POST of a paid invoice's webhook so far (the last 10 000), oldest first.
+    pub fn webhook_deliveries(&self) -> Vec<HesabeDelivery> {
+        self.webhooks.deliveries()
+    }
+
     pub fn new(config: &SandboxConfig, base_url: &str, faults: Arc<FaultBook>, shutdown: watch::Receiver<bool>) -> Result<Hesabe> {
         let codec = Codec::new(creds::SECRET_KEY.as_bytes(), creds::IV.as_bytes())?;
         let catalogue = |what: &str, e: serde_json::Error| Error::Config(format!("the sandbox's {what} do not parse: {e}"));

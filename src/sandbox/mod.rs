@@ -49,6 +49,7 @@ use crate::error::{Error, Result};
 
 pub use faults::{FAULT_NAMES, Fault, FaultKind};
 pub use helcim::{AttemptStatus, RateLimits, WebhookDelivery};
+pub use hesabe::HesabeDelivery;
 
 /// How to start a [`Sandbox`]. The Helcim fields settle what `specs/helcim.md` §10 leaves open.
 #[derive(Debug, Clone, PartialEq)]
@@ -236,6 +237,11 @@ impl Sandbox {
     /// gets paid; the new transaction's payment token can be refunded.
     pub fn hesabe_pay_invoice(&self, token: &str) -> Result<Value> {
         self.shared.hesabe.pay_invoice(token)
+    }
+
+    /// Every POST of a paid invoice's webhook so far (the last 10 000), oldest first.
+    pub fn hesabe_deliveries(&self) -> Vec<HesabeDelivery> {
+        self.shared.hesabe.webhook_deliveries()
     }
 
     /// Hesabe's staff approve (1) or reject (2) a pending refund request.

@@ -23,6 +23,8 @@
         "views/crm_team_views.xml",
         "wizards/posbridge_pay_wizard_views.xml",
         "wizards/posbridge_force_done_wizard_views.xml",
+        "wizards/posbridge_link_wizard_views.xml",
+        "views/account_move_views.xml",
         "security/series_action_groups.xml",
     ],
     "demo": ["demo/posbridge_demo.xml"],

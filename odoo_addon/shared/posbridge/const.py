@@ -7,6 +7,8 @@ PROVIDER_CODES = (HESABE, HELCIM)
 
 #: The card-terminal payment method every terminal transaction uses.
 PAYMENT_METHOD_CODE = "card_terminal"
+#: The payment method of a Hesabe payment link (KNET or a card, on Hesabe's page).
+LINK_PAYMENT_METHOD_CODE = "hesabe_link"
 
 #: Currencies each vendor settles in (Hesabe: KWD only; Helcim: the merchant's CAD or USD).
 SUPPORTED_CURRENCIES = {HESABE: ("KWD",), HELCIM: ("CAD", "USD")}
@@ -28,6 +30,20 @@ HESABE_REFUND_STATE_MAPPING = {
     "approved": "done",
     "rejected": "error",
 }
+
+#: How a Hesabe payment link reaches the customer (posbridge.hesabe.LINK_CHANNELS says how Hesabe
+#: is asked for each).
+LINK_CHANNELS = [("sms", "SMS"), ("whatsapp", "WhatsApp"), ("email", "e-mail"), ("url", "a link to share")]
+
+#: ``posbridge.hesabe.Invoice.state`` (a payment link) → the Odoo transaction state it leads to.
+HESABE_LINK_STATE_MAPPING = {
+    "unpaid": "pending",
+    "paid": "done",
+    "cancelled": "cancel",
+}
+
+#: Where Hesabe POSTs a paid link's webhook (unsigned: a trigger for a lookup only).
+HESABE_WEBHOOK_ROUTE = "/posbridge/hesabe/<int:provider_id>"
 
 #: Minutes a terminal request may stay pending before it is looked up once more and cancelled.
 DEFAULT_PENDING_TIMEOUT = 15

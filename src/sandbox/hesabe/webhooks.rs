@@ -2,15 +2,37 @@
 //! create: plain JSON, unsigned and unencrypted (a receiver confirms it by a lookup). Sent once
 //! (§10 #12); the `hesabe_webhook_drop` and `hesabe_webhook_duplicate` faults lose or repeat it.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 use crate::error::{Error, Result};
 use crate::sandbox::faults::{FaultBook, FaultKind};
+use crate::sandbox::AttemptStatus;
+
+/// The deliveries log keeps the last this many attempts.
+const LOG_CAPACITY: usize = 10_000;
+
+/// One POST of a paid invoice's webhook, as the deliveries log keeps it (for tests and demos:
+/// Hesabe itself shows nothing of the kind).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HesabeDelivery {
+    /// The invoice's `reference_number`, as the webhook's body names it.
+    pub reference_number: String,
+    /// The payment's token.
+    pub token: String,
+    /// 1, or 2 for the copy `hesabe_webhook_duplicate` sends.
+    pub attempt: u32,
+    pub url: String,
+    pub status: AttemptStatus,
+    /// The receiver answered 2xx.
+    pub delivered: bool,
+}
 
 /// What the webhook says of a paid invoice (§7.5's sample, without its Slack-style `blocks`'
 /// layout beyond a title and the same facts).
@@ -52,6 +74,7 @@ pub(crate) struct Sender {
     runtime: Handle,
     faults: Arc<FaultBook>,
     shutdown: watch::Receiver<bool>,
+    log: Arc<Mutex<VecDeque<HesabeDelivery>>>,
 }
 
 impl Sender {
@@ -63,7 +86,12 @@ impl Sender {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("could not build the webhook client: {e}")))?;
-        Ok(Sender { http, runtime, faults, shutdown })
+        Ok(Sender { http, runtime, faults, shutdown, log: Arc::default() })
+    }
+
+    /// Every delivery attempt so far (the last 10 000), oldest first.
+    pub fn deliveries(&self) -> Vec<HesabeDelivery> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
     }
 
     /// POSTs `body` to `url` on a background task: none at all under `hesabe_webhook_drop`,
@@ -73,18 +101,39 @@ impl Sender {
         if self.faults.take("POST", &path, |kind| *kind == FaultKind::HesabeWebhookDrop).is_some() {
             return;
         }
-        let copies = if self.faults.take("POST", &path, |kind| *kind == FaultKind::HesabeWebhookDuplicate).is_some() { 2 } else { 1 };
+        let copies: u32 = if self.faults.take("POST", &path, |kind| *kind == FaultKind::HesabeWebhookDuplicate).is_some() { 2 } else { 1 };
         let http = self.http.clone();
-        let body = body.to_string();
+        let text = body.to_string();
+        let field = |name: &str| body.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let (reference_number, token) = (field("reference_number"), field("token"));
+        let log = Arc::clone(&self.log);
         let mut shutdown = self.shutdown.clone();
         self.runtime.spawn(async move {
-            for _copy in 0..copies {
-                let post = http.post(&url).header("content-type", "application/json").body(body.clone()).send();
-                tokio::select! {
-                    // Any reply counts as delivered, a failure is not retried (§10 #12).
-                    _ = post => {}
+            for attempt in 1..=copies {
+                let post = http.post(&url).header("content-type", "application/json").body(text.clone()).send();
+                // Any reply counts as delivered, a failure is not retried (§10 #12).
+                let status = tokio::select! {
+                    sent = post => match sent {
+                        Ok(response) => AttemptStatus::Http(response.status().as_u16()),
+                        Err(e) if e.is_timeout() => AttemptStatus::Failed("timed out".into()),
+                        Err(e) if e.is_connect() => AttemptStatus::Failed("could not connect".into()),
+                        Err(e) => AttemptStatus::Failed(e.without_url().to_string()),
+                    },
                     _ = shutdown.wait_for(|stop| *stop) => return,
+                };
+                let delivered = matches!(status, AttemptStatus::Http(code) if (200..300).contains(&code));
+                let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
+                if log.len() >= LOG_CAPACITY {
+                    log.pop_front();
                 }
+                log.push_back(HesabeDelivery {
+                    reference_number: reference_number.clone(),
+                    token: token.clone(),
+                    attempt,
+                    url: url.clone(),
+                    status,
+                    delivered,
+                });
             }
         });
     }

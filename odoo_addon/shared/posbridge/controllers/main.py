@@ -1,7 +1,7 @@
 import logging
 
 import posbridge
-from posbridge import helcim
+from posbridge import helcim, hesabe
 
 from odoo import http
 from odoo.http import request
@@ -48,4 +48,26 @@ class PosbridgeController(http.Controller):
             _logger.warning("posbridge: webhook %s not processed yet: %s", event.webhook_id, error)
             request.env.cr.rollback()
             return request.make_response("try again", status=503)
+        return request.make_response("ok")
+
+    @http.route(const.HESABE_WEBHOOK_ROUTE, type="http", auth="public", methods=["POST"], csrf=False,
+                save_session=False, readonly=False)
+    def posbridge_hesabe_webhook(self, provider_id, **_kwargs):
+        """Receive Hesabe's webhook of a paid payment link. It is unsigned, so it is a trigger
+        only: the link it names is looked up at Hesabe (at most every few seconds per link, never
+        for a reference Odoo does not know) and Hesabe's answer is applied, never the body's.
+
+        Answers 200 to every readable delivery, known or not (nothing is revealed, and Hesabe
+        has no reason to retry), 400 to a body that is no Hesabe webhook, 404 to an unknown
+        provider.
+        """
+        provider = request.env["payment.provider"].sudo().browse(provider_id).exists()
+        if not provider or provider.code != const.HESABE:
+            return request.make_response("unknown provider", status=404)
+        try:
+            event = hesabe.parse_webhook(request.httprequest.get_data())
+        except posbridge.Error as error:
+            _logger.warning("posbridge: unreadable Hesabe webhook for %s: %s", provider.name, error)
+            return request.make_response("bad request", status=400)
+        request.env["payment.transaction"].sudo()._posbridge_handle_hesabe_webhook(provider, event)
         return request.make_response("ok")

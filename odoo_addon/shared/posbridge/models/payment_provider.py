@@ -88,6 +88,19 @@ class PaymentProvider(models.Model):
         default="CAD",
         help="The currency of the Helcim account; orders in another currency are refused.",
     )
+    # Hesabe payment links (quick invoices of the Merchant API, with the same credentials)
+    hesabe_link_enabled = fields.Boolean(
+        string="Payment links",
+        help="Salespeople and invoicing users may send a Hesabe payment link (SMS, WhatsApp, "
+        "e-mail, or a link to share) from a quotation, a sale order or a customer invoice in KWD.",
+    )
+    hesabe_link_expiry_days = fields.Integer(
+        string="Links expire after (days)", default=7,
+        help="The link's expiry date proposed when one is sent; the user may change it.")
+    hesabe_link_knet = fields.Boolean(string="KNET", default=True)
+    hesabe_link_cards = fields.Boolean(string="Visa / Mastercard", default=True)
+    hesabe_link_amex = fields.Boolean(string="American Express")
+    hesabe_link_apple_pay = fields.Boolean(string="Apple Pay")
     posbridge_webhook_url = fields.Char(
         string="Webhook URL",
         compute="_compute_posbridge_webhook_url",
@@ -116,6 +129,15 @@ class PaymentProvider(models.Model):
                 provider.posbridge_webhook_url = False
 
     # === CONSTRAINT METHODS === #
+
+    @api.constrains("hesabe_link_enabled", "hesabe_link_knet", "hesabe_link_cards", "hesabe_link_amex",
+                    "hesabe_link_apple_pay", "hesabe_link_expiry_days")
+    def _check_hesabe_links(self):
+        for provider in self.filtered(lambda p: p.code == const.HESABE and p.hesabe_link_enabled):
+            if not provider._posbridge_link_payment_types():
+                raise ValidationError(_("%s: choose at least one payment method for the links.", provider.name))
+            if provider.hesabe_link_expiry_days < 1:
+                raise ValidationError(_("%s: links must be valid for at least a day.", provider.name))
 
     @api.constrains("posbridge_environment", "posbridge_sandbox_url", "code")
     def _check_posbridge_sandbox_url(self):
@@ -150,6 +172,8 @@ class PaymentProvider(models.Model):
         """Override of `payment`: every terminal payment uses the card-terminal method."""
         if self.code not in const.PROVIDER_CODES:
             return super()._get_default_payment_method_codes()
+        if self.code == const.HESABE:
+            return {const.PAYMENT_METHOD_CODE, const.LINK_PAYMENT_METHOD_CODE}
         return {const.PAYMENT_METHOD_CODE}
 
     def _posbridge_currency_names(self):
@@ -172,6 +196,27 @@ class PaymentProvider(models.Model):
                   "Change the order's pricelist or use another payment method.",
                   provider=self.name, accepted=", ".join(accepted), currency=currency.name)
             )
+
+    def _posbridge_link_payment_types(self):
+        """The payment methods a link offers, as Hesabe's ``allocatePayType`` ids."""
+        self.ensure_one()
+        chosen = {"knet": self.hesabe_link_knet, "cards": self.hesabe_link_cards,
+                  "amex": self.hesabe_link_amex, "apple_pay": self.hesabe_link_apple_pay}
+        return [hesabe.PAYMENT_TYPES[name] for name, on in chosen.items() if on]
+
+    def _posbridge_link_webhook_url(self):
+        """Where Hesabe POSTs a link's webhook once it is paid."""
+        self.ensure_one()
+        route = const.HESABE_WEBHOOK_ROUTE.replace("<int:provider_id>", str(self.id))
+        return self.get_base_url().rstrip("/") + route
+
+    @api.model
+    def _posbridge_link_provider(self, company):
+        """The Hesabe provider of `company` that sends payment links, if any."""
+        return self.sudo().search([
+            ("code", "=", const.HESABE), ("state", "in", ("enabled", "test")),
+            ("company_id", "=", company.id), ("hesabe_link_enabled", "=", True),
+        ], limit=1)
 
     def _posbridge_is_embedded(self):
         self.ensure_one()
@@ -325,7 +370,8 @@ class PaymentProvider(models.Model):
         hesabe_provider = self.env.ref("posbridge.payment_provider_hesabe_pos")
         helcim_provider = self.env.ref("posbridge.payment_provider_helcim_terminal")
         common = {"state": "test", "posbridge_environment": "embedded", "posbridge_sandbox_url": sandbox_url}
-        hesabe_provider.write({**common, **{f"hesabe_{k}": v for k, v in posbridge_sandbox.HESABE_CREDENTIALS.items()}})
+        hesabe_provider.write({**common, "hesabe_link_enabled": True,
+                               **{f"hesabe_{k}": v for k, v in posbridge_sandbox.HESABE_CREDENTIALS.items()}})
         helcim_provider.write({
             **common,
             "helcim_api_token": posbridge_sandbox.HELCIM_API_TOKEN,

@@ -85,24 +85,30 @@ class PaymentTransaction(models.Model):
     def _posbridge_orders(self):
         return self.sale_order_ids or self.source_transaction_id.sale_order_ids
 
+    def _posbridge_invoices(self):
+        """The customer invoices a payment link of this transaction pays."""
+        return self.invoice_ids or self.source_transaction_id.invoice_ids
+
     def _posbridge_log(self, message):
-        for order in self._posbridge_orders():
-            order.message_post(body=message)
+        for document in [*self._posbridge_orders(), *self._posbridge_invoices()]:
+            document.message_post(body=message)
 
     def _posbridge_notify(self):
-        """Tell the open forms of the orders that their terminal request moved on (bus)."""
+        """Tell the open forms of the orders and invoices that their terminal request or payment
+        link moved on (bus)."""
         for tx in self:
             orders = tx._posbridge_orders()
-            partners = (orders.user_id | tx.create_uid | self.env.user).filtered(lambda u: not u.share).partner_id
-            for partner in partners:
-                self.env["bus.bus"]._sendone(
-                    partner, const.BUS_NOTIFICATION,
-                    {"sale_order_ids": orders.ids, "transaction_id": tx.id, "state": tx.state},
-                )
+            invoices = tx._posbridge_invoices()
+            users = orders.user_id | invoices.invoice_user_id | tx.create_uid | self.env.user
+            for partner in users.filtered(lambda u: not u.share).partner_id:
+                self.env["bus.bus"]._sendone(partner, const.BUS_NOTIFICATION, {
+                    "sale_order_ids": orders.ids, "invoice_ids": invoices.ids,
+                    "transaction_id": tx.id, "state": tx.state,
+                })
 
     def _get_sent_message(self):
         """Override of `payment`: say what was sent to which terminal."""
-        if self.provider_code not in const.PROVIDER_CODES or self.operation == "refund":
+        if self.provider_code not in const.PROVIDER_CODES or self.operation == "refund" or self.posbridge_link_channel:
             return super()._get_sent_message()
         return _(
             "Sent %(amount)s to terminal %(terminal)s (%(provider)s), reference %(ref)s.",
@@ -224,6 +230,8 @@ class PaymentTransaction(models.Model):
                 "currency": "KWD",
                 "message": refund.remarks,
             }
+        if self.posbridge_link_channel:
+            return self._posbridge_link_data(client.invoice(self.posbridge_invoice_id))
         if self.provider_code == const.HESABE:
             if self.posbridge_invoice_id:
                 invoice = client.pos_invoice(self.posbridge_invoice_id)
@@ -319,7 +327,11 @@ class PaymentTransaction(models.Model):
                 return
             late = self.state == "cancel"
             self._set_done(extra_allowed_states=("cancel",))
-            if late:
+            if late and self.posbridge_link_channel:
+                self._posbridge_log(_(
+                    "The Hesabe link %(ref)s was paid after it had been cancelled or had expired in "
+                    "Odoo: the payment is recorded.", ref=self.reference))
+            elif late:
                 self._posbridge_log(_(
                     "%(ref)s was paid on the terminal after it had been cancelled in Odoo: the "
                     "payment is recorded.", ref=self.reference))
@@ -333,7 +345,8 @@ class PaymentTransaction(models.Model):
                 "The payment was declined on the terminal (%s).", data.get("vendor_state")))
         elif outcome == "cancel":
             if self.state != "cancel":  # a local cancel already said so
-                self._set_canceled(_("Cancelled on the terminal."))
+                self._set_canceled(_("The Hesabe link was cancelled at Hesabe.") if self.posbridge_link_channel
+                                   else _("Cancelled on the terminal."))
         else:
             _logger.warning("posbridge: unknown outcome %r for %s", outcome, self.reference)
 
@@ -388,11 +401,15 @@ class PaymentTransaction(models.Model):
     @api.model
     def _posbridge_cron_poll(self):
         """Poll the open terminal requests (Hesabe has no webhook; Helcim's may be lost), look up
-        and cancel the ones past their provider's timeout, and switch the cron off when nothing
-        is left to watch."""
+        and cancel the ones past their provider's timeout, poll the open payment links (their
+        webhook may be lost), and switch the cron off when nothing is left to watch."""
         now = fields.Datetime.now()
         watched = self.search(self._posbridge_watch_domain())
         for tx in watched:
+            if tx.posbridge_link_channel:
+                tx._posbridge_poll_link(now)
+                commit_unless_testing(self.env)
+                continue
             tx._posbridge_check_status()
             if tx.state == "pending" and tx.posbridge_sent_date:
                 timeout = timedelta(minutes=tx.provider_id.posbridge_pending_timeout)
@@ -543,13 +560,16 @@ class PaymentTransaction(models.Model):
             self._posbridge_post_process()
 
     def _posbridge_hesabe_refund_token(self):
-        """The payment token of this paid POS invoice, which a refund request names: the row of
-        Hesabe's transaction report (service type 6, Smart POS) whose order reference is the
-        POS invoice's transaction id.
+        """The payment token of this paid Hesabe payment, which a refund request names: a payment
+        link's, kept from its invoice when it was paid; a POS invoice's, the row of Hesabe's
+        transaction report (service type 6, Smart POS) whose order reference is the POS invoice's
+        transaction id.
 
         :raise UserError: Hesabe's report does not show the payment (yet).
         """
         self.ensure_one()
+        if self.posbridge_payment_token:
+            return self.posbridge_payment_token
         rows = self.provider_id._posbridge_client().transactions(
             service_type=6, search=self.provider_reference).items
         tokens = [row.token for row in rows if row.order_reference_number == self.provider_reference and row.token]
@@ -566,11 +586,16 @@ class PaymentTransaction(models.Model):
     # === SANDBOX === #
 
     def action_posbridge_simulate(self, outcome):
-        """Play the customer at the terminal of the embedded sandbox: pays, declines, cancels."""
+        """Play the customer at the terminal of the embedded sandbox: pays, declines, cancels;
+        or pays a Hesabe link on the sandbox's payment page."""
         self.ensure_one()
         sandbox = self.provider_id._posbridge_sandbox()
         try:
-            if self.provider_code == const.HESABE:
+            if self.posbridge_link_channel:
+                if outcome != "paid":
+                    raise UserError(_("On the sandbox, the customer of a Hesabe link can only pay it."))
+                sandbox.hesabe_pay_invoice(self.sudo().posbridge_link_token)
+            elif self.provider_code == const.HESABE:
                 {"paid": sandbox.hesabe_pay, "declined": sandbox.hesabe_decline,
                  "cancelled": sandbox.hesabe_cancel}[outcome](self.provider_reference)
             else:

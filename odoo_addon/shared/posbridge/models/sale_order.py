@@ -11,7 +11,8 @@ from .payment_transaction import commit_unless_testing
 
 
 class SaleOrder(models.Model):
-    _inherit = "sale.order"
+    _name = "sale.order"
+    _inherit = ["sale.order", "posbridge.link.document"]
 
     posbridge_transaction_ids = fields.Many2many(
         string="Terminal transactions", comodel_name="payment.transaction",
@@ -38,7 +39,8 @@ class SaleOrder(models.Model):
         """As superuser (compute_sudo): 19.0 shows an order's `transaction_ids` to invoicing users
         only, and a salesperson follows the terminal requests of the orders they can read."""
         for order in self:
-            txs = order.transaction_ids.filtered(lambda tx: tx.provider_code in const.PROVIDER_CODES)
+            txs = order.transaction_ids.filtered(
+                lambda tx: tx.provider_code in const.PROVIDER_CODES and not tx.posbridge_link_channel)
             pending = txs.filtered(lambda tx: tx.state == "pending")[:1]
             order.posbridge_transaction_ids = txs
             order.posbridge_transaction_count = len(txs)
@@ -160,6 +162,29 @@ class SaleOrder(models.Model):
         partner = self.partner_id
         return partner.phone or ("mobile" in partner._fields and partner.mobile) or False
 
+    # === PAY BY HESABE LINK (posbridge.link.document) === #
+
+    def _posbridge_link_left(self):
+        return self._posbridge_amount_left()
+
+    def _posbridge_link_proposed_amount(self):
+        return self._posbridge_payment_amounts()["amount"]
+
+    def _posbridge_link_payable_state(self):
+        return self.state in ("draft", "sent", "sale")
+
+    def _posbridge_link_tx_values(self):
+        return {"sale_order_ids": [(6, 0, self.ids)]}
+
+    def _posbridge_link_reference(self, provider):
+        return self.env["payment.transaction"]._compute_reference(provider.code, sale_order_ids=[(6, 0, self.ids)])
+
+    def _posbridge_link_partner(self):
+        return self.partner_invoice_id
+
+    def _posbridge_link_open_terminal_request(self):
+        return self.posbridge_pending_transaction_id
+
     def _posbridge_amount_left(self):
         self.ensure_one()
         return self.amount_total - self.amount_paid
@@ -220,6 +245,9 @@ class SaleOrder(models.Model):
                               "check its status or cancel it first.", order=order.name,
                               amount=format_amount(self.env, open_tx.amount, open_tx.currency_id),
                               terminal=open_tx.posbridge_terminal_id.name))
+        if order.posbridge_link_transaction_id:
+            raise UserError(_("%(order)s has an open Hesabe link (%(summary)s): cancel it first.", order=order.name,
+                              summary=order.posbridge_link_transaction_id._posbridge_link_summary()))
         busy_message = terminal._posbridge_busy_message()
         if busy_message:
             raise UserError(busy_message)

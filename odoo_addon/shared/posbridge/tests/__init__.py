@@ -1,3 +1,4 @@
+from . import test_links
 from . import test_refunds
 from . import test_sale_flow
 from . import test_terminals

@@ -29,6 +29,8 @@ class PosbridgeCase(SeriesCase, HttpCase):
         cls.kwd = cls.env.ref("base.KWD")
         cls.cad = cls.env.ref("base.CAD")
         (cls.kwd | cls.cad).active = True
+        # Where the sandbox's Hesabe link webhooks go (the provider tells Hesabe its base URL).
+        cls.env["ir.config_parameter"].sudo().set_param("web.base.url", f"http://127.0.0.1:{config['http_port']}")
         cls.hesabe = cls._setup_provider(const.HESABE)
         cls.helcim = cls._setup_provider(const.HELCIM)
         cls.sandbox.helcim_webhook_url = cls._webhook_url(cls.helcim)
@@ -78,6 +80,7 @@ class PosbridgeCase(SeriesCase, HttpCase):
         }
         if code == const.HESABE:
             values.update({f"hesabe_{k}": v for k, v in posbridge_sandbox.HESABE_CREDENTIALS.items()})
+            values["hesabe_link_enabled"] = True
         else:
             values.update({
                 "helcim_api_token": posbridge_sandbox.HELCIM_API_TOKEN,
@@ -131,7 +134,51 @@ class PosbridgeCase(SeriesCase, HttpCase):
         """Whether Odoo's HTTP thread serves a sandbox webhook for the running test (such a
         request cannot carry a browser's test cookie; see `SeriesCase`)."""
         return (odoo_module.current_test is self and bool(http.request)
-                and http.request.httprequest.path.startswith("/posbridge/webhook/"))
+                and http.request.httprequest.path.startswith(("/posbridge/webhook/", "/posbridge/hesabe/")))
+
+    def _wait_for_hesabe_webhook(self, known, status=200, count=1, timeout=15.0):
+        """Wait until `count` Hesabe webhook POSTs after the first `known` ones got `status` from
+        Odoo; return them (the sandbox's log only, as for Helcim's)."""
+        deadline = time.monotonic() + timeout
+        with self.posbridge_requests_allowed():
+            while time.monotonic() < deadline:
+                new = self.sandbox.hesabe_deliveries()[known:]
+                if len([d for d in new if d["status"] == status]) >= count:
+                    self.env.invalidate_all()
+                    return new
+                time.sleep(0.05)
+        self.fail(f"{count} Hesabe webhook(s) answered {status} not seen: {self.sandbox.hesabe_deliveries()[known:]}")
+
+    def _link(self, document, channel="sms", **values):
+        """Send Hesabe link → wizard → Send; returns the document's link transaction."""
+        wizard = self.env["posbridge.link.wizard"].with_user(document.env.user).with_context(
+            active_model=document._name, active_id=document.id).create({"channel": channel, **values})
+        wizard.action_send()
+        return document.sudo().transaction_ids.filtered("posbridge_link_channel").sorted("id")[-1:]
+
+    def _pay_link(self, tx, fault=None, count=1):
+        """The customer pays the link at the sandbox; wait for Odoo to answer its webhook (none
+        comes under the `hesabe_webhook_drop` fault)."""
+        if fault:
+            self.sandbox.inject_fault(fault)
+        self.env.flush_all()
+        known = len(self.sandbox.hesabe_deliveries())
+        self.sandbox.hesabe_pay_invoice(tx.sudo().posbridge_link_token)
+        if fault == "hesabe_webhook_drop":
+            return []
+        return self._wait_for_hesabe_webhook(known, count=count)
+
+    def _invoice(self, price=20.0, currency="KWD"):
+        """A posted customer invoice."""
+        move = self.env["account.move"].create({
+            "move_type": "out_invoice",
+            "partner_id": self.partner.id,
+            "currency_id": self.env.ref(f"base.{currency}").id,
+            "invoice_line_ids": [Command.create({"product_id": self.product.id, "quantity": 1, "price_unit": price,
+                                                 "tax_ids": [Command.clear()]})],
+        })
+        move.action_post()
+        return move
 
     def _wait_for_webhook(self, known_ids, status=200, count=1, timeout=15.0, sandbox=None):
         """Wait until `count` attempts of webhooks not among `known_ids` got `status` from

@@ -125,6 +125,52 @@ class TestUi(PosbridgeCase):
         self.assertEqual(order.client_order_ref, "PO-777", "the salesperson's edit is saved")
         self.assertEqual(other.state, "draft")
 
+    def test_tour_hesabe_link(self):
+        """Open a quotation, send its Hesabe link; the customer pays at the sandbox; the form
+        shows the order confirmed without a reload."""
+        admin = self.env.ref("base.user_admin")
+        order = self._order("KWD", price=25.5, user=admin)
+        channel = hashable(channel_with_db(self.env.cr.dbname, admin.partner_id))
+        client = self.hesabe._posbridge_client()
+        created = self.sandbox.stats()["by_path"].get("POST /api/v1/invoice", 0)
+        known = len(self.sandbox.hesabe_deliveries())
+        stop = threading.Event()
+
+        def lookups():
+            return sum(n for path, n in self.sandbox.stats()["by_path"].items() if path.startswith("GET /api/v1/invoice/"))
+
+        looked_up_before = lookups()
+
+        def customer():
+            # Pays once the tour has seen the link and pressed Check status (its lookup reaches the
+            # sandbox; asked over HTTP, not through Odoo's cursor), then sends the bus NOTIFY that
+            # the webhook's commit sends in production.
+            while not stop.is_set() and not (
+                    self.sandbox.stats()["by_path"].get("POST /api/v1/invoice", 0) > created
+                    and lookups() > looked_up_before):
+                time.sleep(0.1)
+            if stop.is_set():
+                return
+            link = next(i for i in client.invoices().items if (i.reference_number or "").startswith(order.name))
+            self.sandbox.hesabe_pay_invoice(link.token)
+            while not stop.is_set():
+                if any(d["status"] == 200 for d in self.sandbox.hesabe_deliveries()[known:]):
+                    with sql_db.db_connect("postgres").cursor() as cr:
+                        for payload in get_notify_payloads([channel]):
+                            cr.execute("SELECT pg_notify('imbus', %s)", (payload,))
+                    return
+                time.sleep(0.1)
+
+        thread = threading.Thread(target=customer, daemon=True)
+        thread.start()
+        self.addCleanup(stop.set)
+        with patch.object(WebsocketConnectionHandler, "websocket_allowed", return_value=True):
+            self.start_tour(f"/odoo/sales/{order.id}", "posbridge_hesabe_link", login="admin", timeout=120)
+        stop.set()
+        thread.join(5)
+        self.assertPaidAndConfirmed(order, 25.5)
+        self.assertEqual(order.sudo().transaction_ids.posbridge_link_channel, "url")
+
     @mute_logger("odoo.http", "odoo.addons.posbridge.models.payment_transaction")
     def test_two_concurrent_requests_one_vendor_request(self):
         """Two users press Send at the same moment: one vendor request, one refusal."""

@@ -1,6 +1,7 @@
 /** @odoo-module **/
-// An open sale order form shows its terminal request's result by itself: the server sends
-// `posbridge.terminal_update` on the bus to the users concerned, and the form reloads.
+// An open sale order or invoice form shows the result of its terminal request or Hesabe payment
+// link by itself: the server sends `posbridge.terminal_update` on the bus to the users
+// concerned, and the form reloads.
 //
 // The notification can reach a form at any moment of its life: before its record exists (a
 // soft reload builds a new form, which subscribes in setup and loads afterwards), while it
@@ -15,16 +16,19 @@ import { FormController } from "@web/views/form/form_controller";
 import { onWillUnmount, status, useEffect } from "@odoo/owl";
 
 export const TERMINAL_UPDATE = "posbridge.terminal_update";
+/** The notification's list of record ids for each form's model. */
+const IDS_OF = { "sale.order": "sale_order_ids", "account.move": "invoice_ids" };
 
 patch(FormController.prototype, {
     setup() {
         super.setup(...arguments);
-        if (this.props.resModel !== "sale.order") {
+        const idsKey = IDS_OF[this.props.resModel];
+        if (!idsKey) {
             return;
         }
         const busService = useService("bus_service");
         const notification = useService("notification");
-        const answered = new Set(); // orders whose terminal result this form has not shown yet
+        const answered = new Set(); // records whose payment result this form has not shown yet
         let busy = false;
         let again = false;
         let toldToSave = false;
@@ -40,7 +44,7 @@ patch(FormController.prototype, {
                 if (!toldToSave) {
                     toldToSave = true;
                     notification.add(
-                        _t("The terminal has answered for this order. Save or discard your changes to see it."),
+                        _t("The payment's result has arrived. Save or discard your changes to see it."),
                         { type: "info" }
                     );
                 }
@@ -70,8 +74,8 @@ patch(FormController.prototype, {
             }
         };
 
-        const onTerminalUpdate = ({ sale_order_ids }) => {
-            for (const id of sale_order_ids || []) {
+        const onTerminalUpdate = (payload) => {
+            for (const id of payload[idsKey] || []) {
                 answered.add(id);
             }
             showAnswers();

@@ -1,0 +1,1 @@
+../../../shared/posbridge/models/posbridge_link_document.py

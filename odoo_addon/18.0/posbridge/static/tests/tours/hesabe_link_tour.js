@@ -1,0 +1,1 @@
+../../../../../shared/posbridge/static/tests/tours/hesabe_link_tour.js

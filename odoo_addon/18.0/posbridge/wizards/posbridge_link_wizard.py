@@ -1,0 +1,1 @@
+../../../shared/posbridge/wizards/posbridge_link_wizard.py

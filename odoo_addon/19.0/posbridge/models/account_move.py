@@ -1,0 +1,1 @@
+../../../shared/posbridge/models/account_move.py

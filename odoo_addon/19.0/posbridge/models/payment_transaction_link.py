@@ -1,0 +1,1 @@
+../../../shared/posbridge/models/payment_transaction_link.py

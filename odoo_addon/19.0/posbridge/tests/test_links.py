@@ -1,0 +1,1 @@
+../../../shared/posbridge/tests/test_links.py
