@@ -325,9 +325,12 @@ class TestLinks(PosbridgeCase):
 
     def test_arabic_customers_get_arabic_links(self):
         self.env["res.lang"]._activate_lang("ar_001")
+        self.env["ir.module.module"]._load_module_terms(["posbridge"], ["ar_001"], overwrite=True)
         self.partner.lang = "ar_001"
         order = self._order("KWD")
         wizard = self.env["posbridge.link.wizard"].with_context(active_model="sale.order", active_id=order.id).create({})
         self.assertEqual(wizard.language, "ar")
         tx = self._link(order, "url")
         self.assertEqual(self.hesabe._posbridge_client().invoice(tx.posbridge_invoice_id).raw.get("language"), "ar")
+        banner = order.with_context(lang="ar_001").posbridge_link_banner
+        self.assertTrue(banner.startswith("رابط Hesabe بمبلغ 12.500 KWD لمشاركته مع العميل"), banner)
