@@ -476,6 +476,7 @@ class Stack:
         cur = {c["name"]: c["id"] for c in a.kw("res.currency", "search_read", [("name", "in", ["KWD", "CAD"])],
                                                 ["name"], context={"active_test": False})}
         a.kw("res.currency", "write", list(cur.values()), {"active": True})
+        self.currency_ids = cur
         creds = self.hesabe_credentials()
         providers = {p["code"]: p["id"] for p in a.kw("payment.provider", "search_read",
                                                       [("code", "in", [HESABE, HELCIM])], ["code"])}

@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE))
 import odoo_env as E  # noqa: E402
 import prefork as P  # noqa: E402
 
-def steps(order: int, provider: int) -> list[dict[str, object]]:
+def steps(order: int, provider: int, kwd_order: int, invoice: int, hesabe: int) -> list[dict[str, object]]:
     return [
         {"login": True},
         {"shot": "order_quotation", "url": f"/odoo/sales/{order}", "wait": "button[name='action_posbridge_pay']"},
@@ -37,6 +37,16 @@ def steps(order: int, provider: int) -> list[dict[str, object]]:
         {"shot": "order_paid", "wait": ".o_statusbar_status button.o_arrow_button_current[data-value='sale']"},
         {"shot": "provider_form", "url": f"/odoo/action-payment.action_payment_provider/{provider}", "wait": ".o_form_view"},
         {"shot": "terminals", "url": "/odoo/action-posbridge.action_posbridge_terminal", "wait": ".o_list_view"},
+        {"shot": "link_quotation", "url": f"/odoo/sales/{kwd_order}", "wait": "button[name='action_posbridge_send_link']"},
+        {"click": "button[name='action_posbridge_send_link']"},
+        {"shot": "link_wizard", "wait": ".modal div[name='channel']"},
+        {"click": ".modal button[name='action_send']"},
+        {"shot": "link_sent", "wait": ".o_posbridge_link_banner:not(.d-none)"},
+        {"shot": "link_invoice", "url": f"/odoo/action-account.action_move_out_invoice_type/{invoice}",
+         "wait": "button[name='action_posbridge_send_link']"},
+        {"shot": "hesabe_provider", "url": f"/odoo/action-payment.action_payment_provider/{hesabe}", "wait": ".o_form_view"},
+        {"click": ".o_notebook a[name='configuration']"},
+        {"shot": "hesabe_provider_links", "wait": "div[name='hesabe_link_enabled']"},
     ]
 
 
@@ -71,8 +81,17 @@ def main() -> int:
         terminal = stack.terminals["DY6L"]
         admin.kw("posbridge.terminal", "write", [terminal], {"user_ids": [(6, 0, [admin_user])]})
         order = P.create_order(admin, stack, "CAD", 42.0)
+        kwd_order = P.create_order(admin, stack, "KWD", 12.5)
         provider = stack.providers["helcim_terminal"]
-        script = {"base": stack.base, "out": str(out), "steps": steps(order, provider), "sandbox": stack.sandbox_url}
+        hesabe = stack.providers["hesabe_pos"]
+        admin.kw("payment.provider", "write", [hesabe], {"hesabe_link_enabled": True})
+        admin.kw("res.partner", "write", [stack.partner_ids[1]], {"phone": "+965 5000 1234"})
+        invoice = admin.kw("account.move", "create", {
+            "move_type": "out_invoice", "partner_id": stack.partner_ids[0], "currency_id": stack.currency_ids["KWD"],
+            "invoice_line_ids": [(0, 0, {"product_id": stack.product_id, "quantity": 1, "price_unit": 20.0})]})
+        admin.kw("account.move", "action_post", [invoice])
+        script = {"base": stack.base, "out": str(out), "sandbox": stack.sandbox_url,
+                  "steps": steps(order, provider, kwd_order, invoice, hesabe)}
         cmd = [stack.python, str(HERE / "cdp.py"), json.dumps(script)]
         r = subprocess.run(cmd, env=P.clean_env_for(stack.python), cwd="/", timeout=300)
         for png in sorted(out.glob("*.png")):

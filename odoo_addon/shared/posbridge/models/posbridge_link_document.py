@@ -69,7 +69,7 @@ class PosbridgeLinkDocument(models.AbstractModel):
             tx = document.transaction_ids.filtered(
                 lambda t: t.posbridge_link_channel and t.state == "pending")[:1]
             document.posbridge_link_transaction_id = tx
-            document.posbridge_link_banner = tx and tx._posbridge_link_summary()
+            document.posbridge_link_banner = tx._posbridge_link_summary() if tx else False
             document.posbridge_link_url = tx.posbridge_link_url
             document.posbridge_link_can_resend = bool(tx.posbridge_link_mobile) and bool(tx.posbridge_invoice_id)
             document.posbridge_link_is_embedded = bool(tx) and tx.provider_id.posbridge_environment == "embedded"

@@ -47,11 +47,11 @@ class SaleOrder(models.Model):
             order.posbridge_pending_transaction_id = pending
             order.posbridge_pending_is_hesabe = pending.provider_code == const.HESABE
             order.posbridge_pending_is_embedded = bool(pending) and pending.posbridge_is_embedded
-            amount = pending and "%s %s" % (pending._posbridge_amount(), pending.currency_id.name)
-            order.posbridge_banner = pending and _(
+            order.posbridge_banner = _(
                 "Waiting for %(amount)s on terminal %(terminal)s",
-                amount=amount, terminal=pending.posbridge_terminal_id.name,
-            )
+                amount=f"{pending._posbridge_amount()} {pending.currency_id.name}",
+                terminal=pending.posbridge_terminal_id.name,
+            ) if pending else False
 
     @api.depends("state", "amount_total", "amount_paid", "company_id")
     def _compute_posbridge_can_pay(self):

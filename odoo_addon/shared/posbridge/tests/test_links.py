@@ -308,6 +308,9 @@ class TestLinks(PosbridgeCase):
     def test_links_only_where_the_provider_offers_them(self):
         order = self._order("KWD")
         self.assertTrue(order.posbridge_can_send_link)
+        self.assertFalse(order.posbridge_link_banner, "no link, no banner")
+        wizard = self.env["posbridge.link.wizard"].with_context(active_model="sale.order", active_id=order.id).create({})
+        self.assertFalse(wizard.open_link, "nothing to replace")
         self.assertFalse(self._order("CAD").posbridge_can_send_link, "Hesabe takes KWD only")
         self.hesabe.hesabe_link_enabled = False
         order.invalidate_recordset(["posbridge_can_send_link"])

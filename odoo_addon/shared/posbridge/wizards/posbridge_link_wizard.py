@@ -74,7 +74,7 @@ class PosbridgeLinkWizard(models.TransientModel):
             "channel": "sms" if phone else "email" if partner.email else "url",
             "expires": kuwait_today() + timedelta(days=provider.hesabe_link_expiry_days or 7),
             "language": "ar" if (partner.lang or "").startswith("ar") else "en",
-            "open_link": open_tx and open_tx._posbridge_link_summary(),
+            "open_link": open_tx._posbridge_link_summary() if open_tx else False,
         })
         return values
 
