@@ -2,13 +2,12 @@
 its banner, the Send Hesabe link wizard, Resend, Check status, Cancel link, one open link at a
 time."""
 
-import psycopg2
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import format_amount
 
 from .. import const
+from .row_lock import lock_rows
 
 
 class PosbridgeLinkDocument(models.AbstractModel):
@@ -161,21 +160,12 @@ class PosbridgeLinkDocument(models.AbstractModel):
             raise UserError(_("Nothing is left to pay on %s.", self.display_name))
 
     def _posbridge_link_lock(self):
-        """Take the document's row for this link: a double click or two users make one Hesabe
-        invoice. Locked without waiting and touched, as the terminal flow does.
+        """Take the document for this link: a double click or two users make one Hesabe invoice.
 
         :raise UserError: another link for this document is being sent right now.
         """
-        cr = self.env.cr
-        table = self._table
-        try:
-            with cr.savepoint(flush=False):
-                cr.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE NOWAIT", (self.id,),  # noqa: S608
-                           log_exceptions=False)
-        except psycopg2.errors.LockNotAvailable:
-            raise UserError(_("Another Hesabe link for %s is being sent; wait a moment, then look "
-                              "at it again.", self.display_name)) from None
-        cr.execute(f"UPDATE {table} SET write_date = write_date WHERE id = %s", (self.id,))  # noqa: S608
+        lock_rows(_("Another Hesabe link for %s is being sent; wait a moment, then look at it again.",
+                    self.display_name), self)
 
     def _posbridge_send_link(self, amount, channel, customer, expires, language, replace=False):
         """Send a Hesabe payment link for `amount`: one open link at a time, unless `replace`

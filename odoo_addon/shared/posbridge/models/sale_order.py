@@ -1,12 +1,12 @@
 import uuid
 
-import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import format_amount
 
 from .. import const
+from .row_lock import lock_rows
 from .payment_transaction import commit_unless_testing
 
 
@@ -199,25 +199,13 @@ class SaleOrder(models.Model):
 
     def _posbridge_lock(self, terminal):
         """Take the order and the terminal for this request: a double click, two users or two
-        workers get one vendor request. The rows are locked without waiting and touched, so that
-        a concurrent transaction that read them before fails to serialize and is retried by
-        Odoo, and then sees the open request.
+        workers get one vendor request.
 
         :raise UserError: another request for this order or terminal is being sent right now.
         """
-        cr = self.env.cr
-        try:
-            with cr.savepoint(flush=False):
-                cr.execute("SELECT id FROM sale_order WHERE id = %s FOR UPDATE NOWAIT", (self.id,),
-                           log_exceptions=False)
-                cr.execute("SELECT id FROM posbridge_terminal WHERE id = %s FOR UPDATE NOWAIT", (terminal.id,),
-                           log_exceptions=False)
-        except psycopg2.errors.LockNotAvailable:
-            raise UserError(_("Another request for %(order)s or terminal %(terminal)s is being sent; "
-                              "wait a moment, then look at the order again.",
-                              order=self.name, terminal=terminal.name)) from None
-        cr.execute("UPDATE sale_order SET write_date = write_date WHERE id = %s", (self.id,))
-        cr.execute("UPDATE posbridge_terminal SET write_date = write_date WHERE id = %s", (terminal.id,))
+        lock_rows(_("Another request for %(order)s or terminal %(terminal)s is being sent; wait a "
+                    "moment, then look at the order again.", order=self.name, terminal=terminal.name),
+                  self, terminal)
 
     def _posbridge_request_payment(self, terminal, amount, customer):
         """Create the pending transaction for `amount` and send it to `terminal`.

@@ -2,17 +2,21 @@
 providers pointed at it, KWD and CAD orders, and helpers that wait for the sandbox's webhook
 deliveries without touching the database while Odoo's HTTP thread may be using it."""
 
+import threading
 import time
 from decimal import Decimal
+
+import requests
 
 import posbridge
 from posbridge import sandbox as posbridge_sandbox
 
-from odoo import Command, http
+from odoo import Command, http, sql_db
 from odoo.modules import module as odoo_module
 from odoo.tests import HttpCase, new_test_user
 from odoo.tools import config
 
+from odoo.addons.bus.models.bus import channel_with_db, get_notify_payloads, hashable
 from odoo.addons.posbridge import const
 
 from .series import SeriesCase
@@ -129,6 +133,38 @@ class PosbridgeCase(SeriesCase, HttpCase):
         HTTP thread reads when the next delivery arrives."""
         self.env.flush_all()
         return {d["webhook_id"] for d in self._deliveries()}
+
+    def _press_at_once(self, model, method, records):
+        """Press a button of each record at the same moment, from two browsers of admin (two
+        threads, two sessions): the JSON-RPC replies, in order."""
+        url = f"http://127.0.0.1:{config['http_port']}/web/dataset/call_button"
+        self.authenticate("admin", "admin")
+        sessions = [requests.Session() for _ in records]
+        for session in sessions:
+            session.cookies.set("session_id", self.session.sid)
+        replies = [None] * len(records)
+
+        def press(index):
+            replies[index] = sessions[index].post(url, json={
+                "jsonrpc": "2.0", "method": "call", "id": index,
+                "params": {"model": model, "method": method, "args": [[records[index].id]], "kwargs": {}},
+            }, timeout=60).json()
+
+        threads = [threading.Thread(target=press, args=(i,)) for i in range(len(records))]
+        with self.posbridge_requests_allowed():
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+        return replies
+
+    def _send_bus_notify(self, user):
+        """What a webhook's commit does in production: the bus's NOTIFY for `user`'s channel
+        (test cursors drop post-commit hooks, the bus's among them). From a test thread."""
+        channel = hashable(channel_with_db(self.env.cr.dbname, user.partner_id))
+        with sql_db.db_connect("postgres").cursor() as cr:
+            for payload in get_notify_payloads([channel]):
+                cr.execute("SELECT pg_notify('imbus', %s)", (payload,))
 
     def _posbridge_is_webhook_of_this_test(self):
         """Whether Odoo's HTTP thread serves a sandbox webhook for the running test (such a

@@ -3,10 +3,8 @@ the invoice, the customer pays on its page, Hesabe's unsigned webhook comes back
 asks Hesabe before believing anything."""
 
 import json
-import threading
 from datetime import timedelta
 
-import requests
 from posbridge import sandbox as posbridge_sandbox
 
 from odoo import fields
@@ -279,26 +277,7 @@ class TestLinks(PosbridgeCase):
         self.env.flush_all()
         self.sandbox.inject_fault("delay", path="/api/v1/invoice", method="POST", delay=0.5)
         created = self.sandbox.stats()["by_path"].get("POST /api/v1/invoice", 0)
-        url = f"http://127.0.0.1:{config['http_port']}/web/dataset/call_button"
-        self.authenticate("admin", "admin")
-        sessions = [requests.Session() for _ in wizards]
-        for session in sessions:
-            session.cookies.set("session_id", self.session.sid)
-        replies = [None, None]
-
-        def press(index):
-            replies[index] = sessions[index].post(url, json={
-                "jsonrpc": "2.0", "method": "call", "id": index,
-                "params": {"model": "posbridge.link.wizard", "method": "action_send",
-                           "args": [[wizards[index].id]], "kwargs": {}},
-            }, timeout=60).json()
-
-        threads = [threading.Thread(target=press, args=(i,)) for i in range(2)]
-        with self.posbridge_requests_allowed():
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
+        replies = self._press_at_once("posbridge.link.wizard", "action_send", wizards)
         errors = [r.get("error") for r in replies if r.get("error")]
         self.assertEqual(len(errors), 1, replies)
         self.assertEqual(self.sandbox.stats()["by_path"]["POST /api/v1/invoice"], created + 1, "one Hesabe invoice")

@@ -7,13 +7,9 @@ import time
 
 from unittest.mock import patch
 
-import requests
-
-from odoo import sql_db
 from odoo.tests import tagged
-from odoo.tools import config, mute_logger
+from odoo.tools import mute_logger
 
-from odoo.addons.bus.models.bus import channel_with_db, get_notify_payloads, hashable
 from odoo.addons.bus.websocket import WebsocketConnectionHandler
 
 from odoo.addons.posbridge import const
@@ -34,7 +30,6 @@ class TestUi(PosbridgeCase):
         order = self._order("CAD", price=42.0)
         # Test cursors drop post-commit hooks, among them the bus's NOTIFY: the customer thread
         # sends it, as the webhook's commit does in production.
-        channel = hashable(channel_with_db(self.env.cr.dbname, admin.partner_id))
         known = self._webhook_ids()
         lookups = "GET /v2/card-transactions"
         checked = self.sandbox.stats()["by_path"].get(lookups, 0)
@@ -57,9 +52,7 @@ class TestUi(PosbridgeCase):
                 self.sandbox.helcim_complete("DY6L", outcome="approved", card_type="VI")
             while not stop.is_set():
                 if any(d["webhook_id"] not in known and d.get("status") == 200 for d in self._deliveries()):
-                    with sql_db.db_connect("postgres").cursor() as cr:
-                        for payload in get_notify_payloads([channel]):
-                            cr.execute("SELECT pg_notify('imbus', %s)", (payload,))
+                    self._send_bus_notify(admin)
                     return
                 time.sleep(0.1)
 
@@ -82,7 +75,6 @@ class TestUi(PosbridgeCase):
         order = self._order("CAD", price=42.0, user=admin)  # pushed by admin, who is told
         other = self._order("CAD", price=10.0, user=admin)
         self._push(order, self.terminal_dy6l)
-        channel = hashable(channel_with_db(self.env.cr.dbname, admin.partner_id))
         known = self._webhook_ids()
         signals = queue.Queue()
         stop = threading.Event()
@@ -109,9 +101,7 @@ class TestUi(PosbridgeCase):
                     while not stop.is_set() and not any(
                             d["webhook_id"] not in known and d.get("status") == 200 for d in self._deliveries()):
                         time.sleep(0.1)
-                with sql_db.db_connect("postgres").cursor() as cr:
-                    for payload in get_notify_payloads([channel]):
-                        cr.execute("SELECT pg_notify('imbus', %s)", (payload,))
+                self._send_bus_notify(admin)
 
         thread = threading.Thread(target=customer, daemon=True)
         thread.start()
@@ -130,7 +120,6 @@ class TestUi(PosbridgeCase):
         shows the order confirmed without a reload."""
         admin = self.env.ref("base.user_admin")
         order = self._order("KWD", price=25.5, user=admin)
-        channel = hashable(channel_with_db(self.env.cr.dbname, admin.partner_id))
         client = self.hesabe._posbridge_client()
         created = self.sandbox.stats()["by_path"].get("POST /api/v1/invoice", 0)
         known = len(self.sandbox.hesabe_deliveries())
@@ -155,9 +144,7 @@ class TestUi(PosbridgeCase):
             self.sandbox.hesabe_pay_invoice(link.token)
             while not stop.is_set():
                 if any(d["status"] == 200 for d in self.sandbox.hesabe_deliveries()[known:]):
-                    with sql_db.db_connect("postgres").cursor() as cr:
-                        for payload in get_notify_payloads([channel]):
-                            cr.execute("SELECT pg_notify('imbus', %s)", (payload,))
+                    self._send_bus_notify(admin)
                     return
                 time.sleep(0.1)
 
@@ -179,26 +166,7 @@ class TestUi(PosbridgeCase):
         self.env.flush_all()
         self.sandbox.inject_fault("delay", path="/api/v1/merchant/smartpos-transaction", delay=0.5)
         created = self.sandbox.stats()["pos_invoices_created"]
-        url = f"http://127.0.0.1:{config['http_port']}/web/dataset/call_button"
-        self.authenticate("admin", "admin")
-        sessions = [requests.Session() for _ in wizards]  # two browsers, one user
-        for session in sessions:
-            session.cookies.set("session_id", self.session.sid)
-        replies = [None, None]
-
-        def press(index):
-            replies[index] = sessions[index].post(url, json={
-                "jsonrpc": "2.0", "method": "call", "id": index,
-                "params": {"model": "posbridge.pay.wizard", "method": "action_send",
-                           "args": [[wizards[index].id]], "kwargs": {}},
-            }, timeout=60).json()
-
-        threads = [threading.Thread(target=press, args=(i,)) for i in range(2)]
-        with self.posbridge_requests_allowed():
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
+        replies = self._press_at_once("posbridge.pay.wizard", "action_send", wizards)
         errors = [r.get("error") for r in replies if r.get("error")]
         self.assertEqual(len(errors), 1, replies)
         self.assertIn("already waiting", errors[0]["data"]["message"])

@@ -1,0 +1,1 @@
+../../../shared/posbridge/models/row_lock.py
