@@ -158,10 +158,16 @@ class PosbridgeCase(SeriesCase, HttpCase):
                 thread.join(60)
         return replies
 
-    def _send_bus_notify(self, user):
-        """What a webhook's commit does in production: the bus's NOTIFY for `user`'s channel
-        (test cursors drop post-commit hooks, the bus's among them). From a test thread."""
-        channel = hashable(channel_with_db(self.env.cr.dbname, user.partner_id))
+    def _bus_channel(self, user):
+        """`user`'s bus channel, read in the test's thread (a helper thread reads nothing
+        through Odoo's cursor)."""
+        return hashable(channel_with_db(self.env.cr.dbname, user.partner_id))
+
+    @staticmethod
+    def _send_bus_notify(channel):
+        """What a webhook's commit does in production: the bus's NOTIFY for `channel` (test
+        cursors drop post-commit hooks, the bus's among them). From a helper thread, on a
+        connection of its own."""
         with sql_db.db_connect("postgres").cursor() as cr:
             for payload in get_notify_payloads([channel]):
                 cr.execute("SELECT pg_notify('imbus', %s)", (payload,))

@@ -28,6 +28,7 @@ class TestUi(PosbridgeCase):
         admin = self.env.ref("base.user_admin")
         self.terminal_dy6l.user_ids = admin
         order = self._order("CAD", price=42.0)
+        channel = self._bus_channel(admin)
         # Test cursors drop post-commit hooks, among them the bus's NOTIFY: the customer thread
         # sends it, as the webhook's commit does in production.
         known = self._webhook_ids()
@@ -52,7 +53,7 @@ class TestUi(PosbridgeCase):
                 self.sandbox.helcim_complete("DY6L", outcome="approved", card_type="VI")
             while not stop.is_set():
                 if any(d["webhook_id"] not in known and d.get("status") == 200 for d in self._deliveries()):
-                    self._send_bus_notify(admin)
+                    self._send_bus_notify(channel)
                     return
                 time.sleep(0.1)
 
@@ -75,6 +76,7 @@ class TestUi(PosbridgeCase):
         order = self._order("CAD", price=42.0, user=admin)  # pushed by admin, who is told
         other = self._order("CAD", price=10.0, user=admin)
         self._push(order, self.terminal_dy6l)
+        channel = self._bus_channel(admin)
         known = self._webhook_ids()
         signals = queue.Queue()
         stop = threading.Event()
@@ -101,7 +103,7 @@ class TestUi(PosbridgeCase):
                     while not stop.is_set() and not any(
                             d["webhook_id"] not in known and d.get("status") == 200 for d in self._deliveries()):
                         time.sleep(0.1)
-                self._send_bus_notify(admin)
+                self._send_bus_notify(channel)
 
         thread = threading.Thread(target=customer, daemon=True)
         thread.start()
@@ -120,7 +122,9 @@ class TestUi(PosbridgeCase):
         shows the order confirmed without a reload."""
         admin = self.env.ref("base.user_admin")
         order = self._order("KWD", price=25.5, user=admin)
+        channel = self._bus_channel(admin)
         client = self.hesabe._posbridge_client()
+        order_name = order.name  # the customer's thread reads nothing through Odoo's cursor
         created = self.sandbox.stats()["by_path"].get("POST /api/v1/invoice", 0)
         known = len(self.sandbox.hesabe_deliveries())
         stop = threading.Event()
@@ -140,11 +144,11 @@ class TestUi(PosbridgeCase):
                 time.sleep(0.1)
             if stop.is_set():
                 return
-            link = next(i for i in client.invoices().items if (i.reference_number or "").startswith(order.name))
+            link = next(i for i in client.invoices().items if (i.reference_number or "").startswith(order_name))
             self.sandbox.hesabe_pay_invoice(link.token)
             while not stop.is_set():
                 if any(d["status"] == 200 for d in self.sandbox.hesabe_deliveries()[known:]):
-                    self._send_bus_notify(admin)
+                    self._send_bus_notify(channel)
                     return
                 time.sleep(0.1)
 
