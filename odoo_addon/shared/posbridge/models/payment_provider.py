@@ -352,6 +352,81 @@ class PaymentProvider(models.Model):
         except posbridge.Error as error:
             raise UserError(self._posbridge_error_message(error)) from None
 
+    # === PURCHASES ON A TERMINAL (every kind of request: sale orders, the Point of Sale) === #
+
+    def _posbridge_start_purchase(self, terminal, amount, currency_name, reference, customer,
+                                  description=None, idempotency_key=None):
+        """Ask `terminal` for `amount`, with `reference` as the vendor's invoice number: a Hesabe
+        POS invoice, or a Helcim purchase on the device (sent once: a lost reply raises
+        `posbridge.OutcomeUnknownError`, to reconcile by reference, never to resend).
+
+        :param Decimal amount: with the currency's own decimals.
+        :param dict customer: ``name``, ``email``, ``phone`` (Hesabe shows them).
+        :return: ``{"vendor_invoice_id": ..., "vendor_reference": ...}`` (Hesabe's POS invoice
+            id and transaction id; False for Helcim, which names the purchase by its reference).
+        :raise posbridge.Error: the vendor refused, or could not be reached.
+        """
+        self.ensure_one()
+        client = self._posbridge_client()
+        if self.code == const.HESABE:
+            invoice = client.create_pos_invoice(
+                terminal_id=terminal.vendor_ref, amount=amount, customer_name=customer.get("name"),
+                customer_email=customer.get("email") or None, customer_phone=customer.get("phone") or None,
+                invoice_number=reference, description=description or None,
+            )
+            return {"vendor_invoice_id": str(invoice.id), "vendor_reference": invoice.transaction_id}
+        client.purchase(terminal.vendor_ref, amount, currency_name, invoice_number=reference,
+                        idempotency_key=idempotency_key)
+        return {"vendor_invoice_id": False, "vendor_reference": False}
+
+    def _posbridge_find_purchase(self, reference, vendor_invoice_id=None):
+        """The vendor's record of a purchase as notification data, or None if it has none: by
+        Hesabe's POS invoice id when known, else by invoice number (a request whose reply was
+        lost is reconciled too).
+
+        :raise posbridge.Error: the vendor could not be asked.
+        """
+        self.ensure_one()
+        client = self._posbridge_client()
+        if self.code == const.HESABE:
+            if vendor_invoice_id:
+                invoice = client.pos_invoice(vendor_invoice_id)
+            else:
+                invoice = client.find_pos_invoice(invoice_number=reference)
+            return invoice and self._posbridge_hesabe_data(invoice, reference)
+        found = client.find_card_transactions(reference)
+        approved = [t for t in found if t.is_approved]
+        chosen = (approved or found)[-1:] or [None]
+        return chosen[0] and self._posbridge_helcim_data(chosen[0])
+
+    @api.model
+    def _posbridge_hesabe_data(self, invoice, reference=None):
+        """A Hesabe POS invoice as notification data."""
+        return {
+            "reference": invoice.invoice_number or reference,
+            "outcome": const.HESABE_STATE_MAPPING.get(invoice.state, "unknown"),
+            "vendor_state": invoice.state,
+            "amount": invoice.amount,
+            "currency": "KWD",
+            "vendor_reference": invoice.transaction_id,
+            "vendor_invoice_id": invoice.id,
+        }
+
+    @api.model
+    def _posbridge_helcim_data(self, card_transaction):
+        """A Helcim card transaction as notification data."""
+        return {
+            "reference": card_transaction.invoice_number,
+            "outcome": "done" if card_transaction.is_approved else "error",
+            "vendor_state": card_transaction.status,
+            "amount": card_transaction.amount,
+            "currency": card_transaction.currency,
+            "vendor_reference": str(card_transaction.transaction_id),
+            "card_type": card_transaction.card_type,
+            "message": card_transaction.errors,
+            "type": card_transaction.type,
+        }
+
     def _posbridge_notification(self, message, kind="info", sticky=False):
         return {
             "type": "ir.actions.client",

@@ -132,16 +132,15 @@ class PaymentTransaction(models.Model):
         """
         self.ensure_one()
         provider = self.provider_id
-        client = provider._posbridge_client()
+        values = self._posbridge_pos_invoice_values()
         try:
-            if self.provider_code == const.HESABE:
-                invoice = client.create_pos_invoice(**self._posbridge_pos_invoice_values())
-                self.write({"posbridge_invoice_id": str(invoice.id), "provider_reference": invoice.transaction_id})
-            else:
-                client.purchase(
-                    self.posbridge_terminal_id.vendor_ref, self._posbridge_amount(), self.currency_id.name,
-                    invoice_number=self.reference, idempotency_key=self.posbridge_idempotency_key,
-                )
+            sent = provider._posbridge_start_purchase(
+                self.posbridge_terminal_id, values["amount"], self.currency_id.name, self.reference,
+                {"name": values["customer_name"], "email": values["customer_email"], "phone": values["customer_phone"]},
+                description=values["description"], idempotency_key=self.posbridge_idempotency_key,
+            )
+            if sent["vendor_invoice_id"]:
+                self.write({"posbridge_invoice_id": sent["vendor_invoice_id"], "provider_reference": sent["vendor_reference"]})
         except posbridge.OutcomeUnknownError:
             self.posbridge_outcome_unknown = True
             self._posbridge_log(_(
@@ -232,18 +231,9 @@ class PaymentTransaction(models.Model):
             }
         if self.posbridge_link_channel:
             return self._posbridge_link_data(client.invoice(self.posbridge_invoice_id))
-        if self.provider_code == const.HESABE:
-            if self.posbridge_invoice_id:
-                invoice = client.pos_invoice(self.posbridge_invoice_id)
-            else:
-                invoice = client.find_pos_invoice(invoice_number=self.reference)
-            return invoice and self._posbridge_hesabe_data(invoice)
         if self.operation == "refund":
             return self._posbridge_helcim_refund_lookup(client)
-        found = client.find_card_transactions(self.reference)
-        approved = [t for t in found if t.is_approved]
-        chosen = (approved or found)[-1:] or [None]
-        return chosen[0] and self._posbridge_helcim_data(chosen[0])
+        return self.provider_id._posbridge_find_purchase(self.reference, self.posbridge_invoice_id)
 
     def _posbridge_helcim_refund_lookup(self, client):
         """A Helcim refund whose webhook or reply was lost: the refund card transaction of this
@@ -253,33 +243,8 @@ class PaymentTransaction(models.Model):
         for card_transaction in client.find_card_transactions(source.reference):
             if (card_transaction.type == "refund" and str(card_transaction.transaction_id) not in held
                     and self._posbridge_amount_matches(card_transaction.amount, card_transaction.currency)):
-                return self._posbridge_helcim_data(card_transaction)
+                return self.provider_id._posbridge_helcim_data(card_transaction)
         return None
-
-    def _posbridge_hesabe_data(self, invoice):
-        return {
-            "reference": invoice.invoice_number or self.reference,
-            "outcome": const.HESABE_STATE_MAPPING.get(invoice.state, "unknown"),
-            "vendor_state": invoice.state,
-            "amount": invoice.amount,
-            "currency": "KWD",
-            "vendor_reference": invoice.transaction_id,
-            "vendor_invoice_id": invoice.id,
-        }
-
-    @api.model
-    def _posbridge_helcim_data(self, card_transaction):
-        return {
-            "reference": card_transaction.invoice_number,
-            "outcome": "done" if card_transaction.is_approved else "error",
-            "vendor_state": card_transaction.status,
-            "amount": card_transaction.amount,
-            "currency": card_transaction.currency,
-            "vendor_reference": str(card_transaction.transaction_id),
-            "card_type": card_transaction.card_type,
-            "message": card_transaction.errors,
-            "type": card_transaction.type,
-        }
 
     def _posbridge_apply(self, data):
         """Apply the vendor's result through the series' payment pipeline (which ends in
@@ -456,15 +421,16 @@ class PaymentTransaction(models.Model):
         """Act on a verified, first-seen Helcim webhook: it is a trigger only. The card
         transaction is fetched from Helcim and matched by invoice number, amount and currency.
 
-        :return: the transaction it settled, possibly empty.
+        :return: the request it settled (a transaction, or what another addon registers through
+            `_posbridge_request_by_reference`), possibly empty.
         """
         if isinstance(event, helcim.CardTransactionEvent):
             card_transaction = provider._posbridge_client().event_transaction(event)
-            data = self._posbridge_helcim_data(card_transaction)
+            data = provider._posbridge_helcim_data(card_transaction)
             if card_transaction.type == "refund":
                 tx = self._posbridge_refund_for(provider, card_transaction)
             else:
-                tx = self.search([("reference", "=", data["reference"] or ""), ("provider_id", "=", provider.id)])
+                tx = self._posbridge_request_by_reference(provider, data["reference"])
         elif isinstance(event, helcim.TerminalCancelEvent):
             data = {"outcome": "cancel", "reference": event.invoice_number}
             tx = self._posbridge_cancelled_on(provider, event)
@@ -477,6 +443,12 @@ class PaymentTransaction(models.Model):
             return tx
         tx._posbridge_apply(data)
         return tx
+
+    @api.model
+    def _posbridge_request_by_reference(self, provider, reference):
+        """The request of `provider` whose reference (the vendor's invoice number) is
+        `reference`: a transaction here; the Point of Sale's requests extend it."""
+        return self.search([("reference", "=", reference or ""), ("provider_id", "=", provider.id)])
 
     @api.model
     def _posbridge_cancelled_on(self, provider, event):
