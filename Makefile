@@ -56,7 +56,7 @@ test-odoo: wheelhouse
 ##             maturin + zig, the addon's wheel of each series (WHEELHOUSE_EXTRA, pip wheel), SHA256SUMS.
 ##             The x86_64 wheel: dist/posbridge-*-cp310-abi3-*manylinux_2_17_x86_64*.whl
 WHEELHOUSE_ARCHS ?= x86_64 aarch64
-WHEELHOUSE_EXTRA ?= $(wildcard odoo_addon/[0-9]*.0/posbridge)
+WHEELHOUSE_EXTRA ?= $(patsubst %/__manifest__.py,%,$(wildcard odoo_addon/[0-9]*.0/*/__manifest__.py))
 wheelhouse: $(DEPS)
 	$(PY) scripts/wheelhouse.py --out dist --archs "$(WHEELHOUSE_ARCHS)" $(addprefix --extra ,$(WHEELHOUSE_EXTRA))
 
@@ -98,12 +98,14 @@ fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test --profile fuzz --test fuzz_properties -- --nocapture --test-threads=1
 
 ## bench: release build, then posbridge against its pure-Python peers in the same run; the addon on a
-##        prefork Odoo of every series whose tree is here (bench/bench_odoo.py), against Odoo's payment_demo
+##        prefork Odoo of every series whose tree is here (bench/bench_odoo.py), against Odoo's payment_demo;
+##        the Point of Sale's terminal flow on each (bench/bench_pos.py)
 bench: release wheelhouse
 	$(PY) bench/bench.py
 	$(PY) bench/bench_helcim.py
 	for series in $(or $(SERIES),$$($(PY) tests_odoo/every_series.py --list)); do \
-		$(PY) bench/bench_odoo.py --series $$series || exit 1; done
+		$(PY) bench/bench_odoo.py --series $$series || exit 1; \
+		$(PY) bench/bench_pos.py --series $$series || exit 1; done
 
 clean:
 	rm -rf $(VENV) target dist

@@ -206,12 +206,13 @@ class Checker:
             digest, _, name = line.partition("  ")
             need(re.fullmatch(r"[0-9a-f]{64}", digest) and name, f"malformed SHA256SUMS line: {line!r}")
             listed[name] = digest
-        series = sorted(p.parent.parent.name for p in (ROOT / "odoo_addon").glob("[0-9]*.0/posbridge/__manifest__.py"))
-        addons = [f for f in files if f.startswith("odoo_addon_posbridge-")]
-        for name in series:
-            have = [f for f in addons if f.startswith(f"odoo_addon_posbridge-{name}.")]
-            need(len(have) == 1, f"expected one odoo-addon-posbridge wheel for Odoo {name}, found {have or 'none'}")
-        need(len(addons) == len(series), f"addon wheels {addons} for the series {series}")
+        expected = sorted((p.parent.name, p.parent.parent.name)
+                          for p in (ROOT / "odoo_addon").glob("[0-9]*.0/*/__manifest__.py"))
+        addons = [f for f in files if f.startswith("odoo_addon_")]
+        for addon, series in expected:
+            have = [f for f in addons if f.startswith(f"odoo_addon_{addon}-{series}.")]
+            need(len(have) == 1, f"expected one odoo-addon-{addon} wheel for Odoo {series}, found {have or 'none'}")
+        need(len(addons) == len(expected), f"addon wheels {addons} for {expected}")
         others = [f for f in files if f != "SHA256SUMS"]
         need(sorted(listed) == others, f"SHA256SUMS lists {sorted(listed)}, dist/ has {others}")
         for name, digest in listed.items():
@@ -255,17 +256,18 @@ class Checker:
         return f"{sdist.name}: {len(rel)} files ({', '.join(tops)}), version {self.cargo_version}, MIT LICENSE"
 
     def check_addon(self, path: Path) -> str:
-        """An odoo-addon-posbridge wheel: the manifest's version, odoo==<series>.*, a posbridge
-        pin with an upper bound that this wheelhouse's posbridge satisfies, the LGPL-3 LICENSE,
-        and every file of the series folder, symlinks as their content."""
-        version = path.name.split("-")[1]
+        """An addon's wheel (odoo-addon-posbridge, odoo-addon-pos_posbridge): the manifest's
+        version, odoo==<series>.*, a posbridge pin with an upper bound that this wheelhouse's
+        posbridge satisfies, the LGPL-3 LICENSE, and every file of the series folder, symlinks as
+        their content."""
+        addon, version = path.name[len("odoo_addon_"):].split("-")[:2]
         series = ".".join(version.split(".")[:2])
-        folder = ROOT / "odoo_addon" / series / "posbridge"
+        folder = ROOT / "odoo_addon" / series / addon
         manifest = ast.literal_eval((folder / "__manifest__.py").read_text())
         need(version == manifest["version"], f"version {version}, the {series} manifest says {manifest['version']}")
-        prefix = "odoo/addons/posbridge/"
+        prefix = f"odoo/addons/{addon}/"
         with zipfile.ZipFile(path) as z:
-            meta = z.read(f"odoo_addon_posbridge-{version}.dist-info/METADATA").decode()
+            meta = z.read(f"odoo_addon_{addon}-{version}.dist-info/METADATA").decode()
             contents = {n[len(prefix):]: z.read(n) for n in z.namelist() if n.startswith(prefix)}
         requires = re.findall(r"(?m)^Requires-Dist: (.+)$", meta)
         need(f"odoo=={series}.*" in requires, f"Requires-Dist {requires} lacks odoo=={series}.*")
@@ -686,7 +688,7 @@ class Checker:
         if not self.check("dist", str(self.dist), self.check_dist):
             return self.report()
         self.check("sdist", "sdist", self.check_sdist)
-        for addon in sorted(self.dist.glob("odoo_addon_posbridge-*.whl")):
+        for addon in sorted(self.dist.glob("odoo_addon_*.whl")):
             self.check("addon", addon.name, lambda addon=addon: self.check_addon(addon))  # type: ignore[misc]
         pythons = self.pythons()
         for w in sorted(self.wheels, key=lambda w: w.arch != "x86_64"):

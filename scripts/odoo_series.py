@@ -169,8 +169,17 @@ def check() -> list[str]:
             missing = untranslated(path)
             if missing:
                 problems.append(
-                    f"odoo_addon/shared/posbridge/i18n/ar.po lacks {len(missing)} text(s) of "
+                    f"{arabic_po(path).relative_to(ROOT)} lacks {len(missing)} text(s) of "
                     f"{path.relative_to(ROOT)}, e.g. {missing[0][:80]!r}: translate them")
+        for path in paths if rel.endswith(".pot") else []:
+            exported = po_entries(path)
+            for source, msgid in python_texts(SHARED / path.parent.parent.name):
+                if msgid not in exported:
+                    problems.append(
+                        f"{path.relative_to(ROOT)} lacks {msgid[:60]!r} of {source.relative_to(ROOT)}: run make "
+                        f"odoo-pot SERIES={path.parent.parent.parent.name} (if it still lacks it, that series' "
+                        "exporter could not parse the file: keep the arguments of _() simple)")
+                    break
         if len(paths) < 2:
             continue
         if rel.endswith("__manifest__.py"):
@@ -187,6 +196,20 @@ def check() -> list[str]:
             problems.append(f"{rel} is the same on every series: move it to odoo_addon/shared/{rel} "
                             "and drop it from odoo_addon/SERIES.md")
     return problems
+
+
+def python_texts(addon: Path) -> list[tuple[Path, str]]:
+    """``(file, text)`` of each literal ``_("...")`` and ``_lt("...")`` in the addon's Python code
+    (its tests left out): what every series' exported .pot must hold."""
+    found = []
+    for py in sorted(addon.rglob("*.py")):
+        if "tests" in py.relative_to(addon).parts:
+            continue
+        for node in ast.walk(ast.parse(py.read_text(), str(py))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "_lt")
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                found.append((py, node.args[0].value))
+    return found
 
 
 def po_entries(path: Path) -> dict[str, str]:
@@ -218,9 +241,15 @@ def po_entries(path: Path) -> dict[str, str]:
     return entries
 
 
+def arabic_po(pot: Path) -> Path:
+    """The shared Arabic translation of the addon whose .pot `pot` is."""
+    return SHARED / pot.parent.parent.name / "i18n" / "ar.po"
+
+
 def untranslated(pot: Path) -> list[str]:
-    """The texts of `pot` that the shared Arabic translation lacks or leaves empty."""
-    arabic = po_entries(SHARED / "posbridge" / "i18n" / "ar.po")
+    """The texts of `pot` that its addon's shared Arabic translation lacks or leaves empty."""
+    po = arabic_po(pot)
+    arabic = po_entries(po) if po.is_file() else {}
     return [msgid for msgid in po_entries(pot) if not arabic.get(msgid)]
 
 

@@ -32,6 +32,8 @@ STATE_ROOT = ROOT / ".venv-odoo"  # per series: Odoo's virtualenv and the runner
 LOGS = ROOT / "tests_odoo" / "logs"  # gitignored
 ADDONS = ROOT / "odoo_addon"  # <series>/posbridge: the addon Odoo loads (odoo_addon/SERIES.md)
 ADDON_NAME = "posbridge"
+#: The addons of the repository, each after what it depends on; a series folder holds some or all.
+ADDON_NAMES = ("posbridge", "pos_posbridge")
 DIST = ROOT / "dist"  # make wheelhouse
 #: Where the Odoo trees are, one folder per series (../shared/odoo/18.0, ...).
 TREES = Path(os.environ.get("ODOO_TREES") or ROOT.parent / "shared" / "odoo")
@@ -46,6 +48,8 @@ TEMPLATE_PREFIX = "posbridge_tmpl_"
 
 # PostgreSQL and Odoo's data dir are per machine, not per work tree: so is the template's lock.
 TEMPLATE_LOCK = Path(tempfile.gettempdir()) / "posbridge-odoo-template.lock"
+# A template another work tree cloned from within this many seconds is not dropped as stale.
+TEMPLATE_KEEP_S = 3600
 
 
 #: A log line that fails a run: an error; a warning that Odoo ignored something an addon declares
@@ -136,6 +140,16 @@ class Series:
         return ADDONS / self.name / ADDON_NAME
 
     @property
+    def addon_names(self) -> list[str]:
+        """The repository's addons this series has (odoo_addon/<series>/<addon>)."""
+        return [name for name in ADDON_NAMES if (ADDONS / self.name / name / "__manifest__.py").is_file()]
+
+    @property
+    def template_modules(self) -> str:
+        """What the template database has installed before the addons: their dependencies."""
+        return TEMPLATE_MODULES + (",point_of_sale" if "pos_posbridge" in self.addon_names else "")
+
+    @property
     def state(self) -> Path:
         return STATE_ROOT / self.name
 
@@ -170,13 +184,13 @@ class Series:
         """The groups field of res.users and of actions: 19.0 renamed groups_id to group_ids."""
         return "group_ids" if self.major >= 19 else "groups_id"
 
-    def export_pot(self, db: str, out: Path) -> list[str]:
-        """odoo-bin's command that writes the addon's .pot to `out`: 19.0 made the export a
+    def export_pot(self, db: str, out: Path, addon: str = ADDON_NAME) -> list[str]:
+        """odoo-bin's command that writes `addon`'s .pot to `out`: 19.0 made the export a
         subcommand (18.0: --i18n-export)."""
         if self.major >= 19:
-            return [str(self.python), str(self.src / "odoo-bin"), "i18n", "export", "-d", db, "-o", str(out), ADDON_NAME]
+            return [str(self.python), str(self.src / "odoo-bin"), "i18n", "export", "-d", db, "-o", str(out), addon]
         return [str(self.python), str(self.src / "odoo-bin"), "-d", db, f"--i18n-export={out}",
-                f"--modules={ADDON_NAME}", "--stop-after-init", "--http-port", str(free_port())]
+                f"--modules={addon}", "--stop-after-init", "--http-port", str(free_port())]
 
     def requirements(self) -> Path:
         """requirements-<major>.txt beside the tree (shared/odoo), else the tree's own."""
@@ -295,10 +309,16 @@ def git_files(addon: Path, *extra: str) -> list[str]:
     return [f for f in p.stdout.splitlines() if f] if p.returncode == 0 else []
 
 
-def install_addon(series: Series) -> None:
+def install_addons(series: Series) -> None:
+    """Every addon of the series, as `install_addon` installs one."""
+    for name in series.addon_names:
+        install_addon(series, name)
+
+
+def install_addon(series: Series, name: str = ADDON_NAME) -> None:
     """The addon as a user installs it: its whool wheel, `pip install --no-deps` (it requires
     odoo==<series>.*, and the Odoo tree is not a pip distribution)."""
-    addon = series.addon
+    addon = ADDONS / series.name / name
     if not (addon / "__manifest__.py").is_file():
         die(f"no addon at {addon} (no __manifest__.py)")
     tracked = git_files(addon)
@@ -315,18 +335,18 @@ def install_addon(series: Series) -> None:
             f" (whool packages git-tracked files only; `git add` them): "
             + ", ".join(untracked[:10]) + (" ..." if len(untracked) > 10 else "")
         )
-    out = series.wheels / "addon"
+    out = series.wheels / name
     shutil.rmtree(out, ignore_errors=True)
     pip = [str(series.python), "-m", "pip", "--disable-pip-version-check"]
     run([*pip, "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(addon)])
-    wheels = sorted(out.glob("odoo_addon_posbridge-*.whl"))
+    wheels = sorted(out.glob(f"odoo_addon_{name}-*.whl"))
     if len(wheels) != 1:
-        die(f"expected one odoo_addon_posbridge wheel in {out}, found {wheels}")
+        die(f"expected one odoo_addon_{name} wheel in {out}, found {wheels}")
     with zipfile.ZipFile(wheels[0]) as z:
         names = z.namelist()
         meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
         requires = re.findall(r"^Requires-Dist: (.+)$", z.read(meta).decode(), re.M)
-    prefix = f"odoo/addons/{ADDON_NAME}/"
+    prefix = f"odoo/addons/{name}/"
     in_wheel = {n[len(prefix):] for n in names if n.startswith(prefix)}
     missing = sorted(set(tracked) - in_wheel - {"pyproject.toml"})
     if "__manifest__.py" not in in_wheel or missing:
@@ -338,7 +358,7 @@ def install_addon(series: Series) -> None:
     run([*pip, "install", "--quiet", "--force-reinstall", "--no-deps", str(wheels[0])])
     p = run(
         [str(series.python), "-c",
-         "import importlib.util as u; print(u.find_spec('odoo.addons.posbridge').origin)"],
+         f"import importlib.util as u; print(u.find_spec('odoo.addons.{name}').origin)"],
         cwd="/",
     )
     say(
@@ -470,30 +490,35 @@ def ensure_template(series: Series, venv_key: str, timings: dict[str, float]) ->
     modules and the venv. Created under a temporary name and renamed when complete, so an
     existing template is a complete one. Returns its name."""
     key = hashlib.sha256(
-        f"{tree_key(series.src)}|{TEMPLATE_MODULES}|demo|{venv_key}|{TEMPLATE_FORMAT}".encode()
+        f"{tree_key(series.src)}|{series.template_modules}|demo|{venv_key}|{TEMPLATE_FORMAT}".encode()
     ).hexdigest()[:12]
     name = series.template_prefix + key
     if db_exists(name) and filestore(name).is_dir():
-        say(f"template database {name} is up to date ({TEMPLATE_MODULES}, demo data)")
+        say(f"template database {name} is up to date ({series.template_modules}, demo data)")
         return name
     with file_lock(TEMPLATE_LOCK, "the template database"):
         if db_exists(name) and filestore(name).is_dir():
             return name
         for old in databases(TEMPLATE_PREFIX + "%"):
-            # this series' older templates, and those of the runner's earlier, unseried format
-            if old.startswith(series.template_prefix) or not re.match(re.escape(TEMPLATE_PREFIX) + r"\d+_", old):
-                say(f"dropping stale template {old}")
-                drop_db(old)
+            # this series' older templates, and those of the runner's earlier, unseried format;
+            # not one that another work tree used within the hour (clone_db touches its filestore)
+            if not (old.startswith(series.template_prefix) or not re.match(re.escape(TEMPLATE_PREFIX) + r"\d+_", old)):
+                continue
+            if filestore(old).is_dir() and time.time() - filestore(old).stat().st_mtime < TEMPLATE_KEEP_S:
+                say(f"keeping template {old}: another work tree used it within the hour")
+                continue
+            say(f"dropping stale template {old}")
+            drop_db(old)
         building = f"{name}_building"
         drop_db(building)
-        say(f"creating template database {name} (Odoo {series.name}): {TEMPLATE_MODULES} with demo "
+        say(f"creating template database {name} (Odoo {series.name}): {series.template_modules} with demo "
             "data (about 2-3 min) ...")
         LOGS.mkdir(parents=True, exist_ok=True)
         log = LOGS / f"{name}.log"
         with timed("template database init", timings), open(log, "w") as lf:
             # --test-enable with tags that select no test: Odoo's test mode, as the tests run in.
             p = subprocess.run(
-                odoo_cmd(series, building, "-i", TEMPLATE_MODULES, *series.with_demo, "--stop-after-init",
+                odoo_cmd(series, building, "-i", series.template_modules, *series.with_demo, "--stop-after-init",
                          "--test-enable", "--test-tags", f"/{ADDON_NAME}",
                          "--http-port", str(free_port()), "--log-level=warn"),
                 stdout=lf, stderr=subprocess.STDOUT, env=clean_env(series.venv), cwd=ROOT,
@@ -525,6 +550,7 @@ def clone_db(template: str, db: str) -> None:
         shutil.rmtree(dst, ignore_errors=True)
         if filestore(template).is_dir():
             shutil.copytree(filestore(template), dst)
+            os.utime(filestore(template))  # in use: ensure_template keeps it for a while
 
 
 def install(series: Series, timings: dict[str, float]) -> str:
@@ -534,8 +560,8 @@ def install(series: Series, timings: dict[str, float]) -> str:
         venv_key = ensure_venv(series)
     with timed("posbridge wheel + install", timings):
         install_posbridge(series, posbridge_wheel())
-    with timed("addon wheel + install", timings):
-        install_addon(series)
+    with timed("addon wheels + install", timings):
+        install_addons(series)
     return venv_key
 
 

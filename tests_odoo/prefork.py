@@ -538,9 +538,10 @@ class Stack:
     def salesman(self, login: str) -> Rpc:
         return Rpc(self.base).login(self.db, login, login)
 
-    def listen(self, rpc: Rpc) -> LiveRefresh:
-        """A websocket on Odoo's gevent port with `rpc`'s session, as the user's open tab."""
-        listener = LiveRefresh(self, rpc)
+    def listen(self, rpc: Rpc, channels: tuple[str, ...] = ()) -> LiveRefresh:
+        """A websocket on Odoo's gevent port with `rpc`'s session, as the user's open tab (and
+        a register's POS when `channels` holds its access token)."""
+        listener = LiveRefresh(self, rpc, channels)
         self.procs.append(listener.proc)
         return listener
 
@@ -574,11 +575,11 @@ class LiveRefresh:
     """The bus notifications one user's browser tab receives over Odoo's websocket process
     (`odoo-bin gevent` on the gevent port): tests_odoo/ws_listen.py, run by Odoo's python."""
 
-    def __init__(self, stack: Stack, rpc: Rpc):
+    def __init__(self, stack: Stack, rpc: Rpc, channels: tuple[str, ...] = ()):
         self.uid = rpc.uid
         self.received: list[tuple[float, dict[str, Any]]] = []
         url = f"ws://127.0.0.1:{stack.gevent_port}/websocket"
-        self.proc = subprocess.Popen([stack.python, str(HERE / "ws_listen.py"), url, rpc.session_id()],
+        self.proc = subprocess.Popen([stack.python, str(HERE / "ws_listen.py"), url, rpc.session_id(), *channels],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env=clean_env_for(stack.python), cwd="/", start_new_session=True)
         assert self.proc.stdout is not None

@@ -50,13 +50,15 @@ SKIP = re.compile(
     re.I,
 )
 SHOWN_LEVELS = {"WARNING", "ERROR", "CRITICAL"}
+#: The loggers of the repository's addons' tests.
+TEST_LOGGERS = tuple(f"odoo.addons.{name}." for name in E.ADDON_NAMES)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--series", help="the Odoo series, e.g. 19.0 (default: the newest whose tree is here)")
     ap.add_argument("--odoo-src", help="the series' Odoo tree holding odoo-bin (default: $ODOO_TREES/<series>)")
-    ap.add_argument("--tags", default=f"/{E.ADDON_NAME}", help="Odoo --test-tags (default: %(default)s)")
+    ap.add_argument("--tags", help="Odoo --test-tags (default: every addon of the series, /posbridge,...)")
     ap.add_argument("--keep-db", action="store_true", help="keep the test database afterwards")
     ap.add_argument("--verbose", action="store_true", help="print all of Odoo's log, not a digest")
     ap.add_argument("--timeout", type=float, default=45 * 60, help="seconds for Odoo's run (default 2700)")
@@ -65,6 +67,7 @@ def main() -> int:
     t_start = time.monotonic()
     timings: dict[str, float] = {}
     series = E.series(args.series, args.odoo_src)
+    args.tags = args.tags or ",".join(f"/{name}" for name in series.addon_names)
     say = E.say
     say(f"Odoo {series.name}: tree {series.src}, addon {series.addon}")
 
@@ -88,7 +91,7 @@ def run_tests(args: argparse.Namespace, series: E.Series, timings: dict[str, flo
             E.clone_db(template, db)
         port = E.free_port()
         cmd = E.odoo_cmd(
-            series, db, "-i", E.ADDON_NAME, "--test-enable", "--test-tags", args.tags,
+            series, db, "-i", ",".join(series.addon_names), "--test-enable", "--test-tags", args.tags,
             "--stop-after-init", "--http-port", str(port), "--log-level=test",
             "--max-cron-threads=0",
         )
@@ -103,8 +106,9 @@ def run_tests(args: argparse.Namespace, series: E.Series, timings: dict[str, flo
             latest.symlink_to(log_path.name)
         except OSError:
             pass
-        state = E._psql(f"select state from ir_module_module where name = '{E.ADDON_NAME}'", db)
-        rc = judge(series, lines, odoo_rc, state.stdout.strip(), log_path, timings, t_start)
+        names = ", ".join(f"'{name}'" for name in series.addon_names)
+        states = E._psql(f"select name || '=' || state from ir_module_module where name in ({names})", db)
+        rc = judge(series, lines, odoo_rc, states.stdout.split(), log_path, timings, t_start)
     except KeyboardInterrupt:
         say("interrupted")
         rc = 130
@@ -188,7 +192,7 @@ def run_odoo(series: E.Series, cmd: list[str], log_path: Path, verbose: bool,
                     shown = (
                         lvl in SHOWN_LEVELS
                         or SKIP.search(msg) is not None
-                        or (logger.startswith(f"odoo.addons.{E.ADDON_NAME}.") and msg.startswith("Starting "))
+                        or (logger.startswith(TEST_LOGGERS) and msg.startswith("Starting "))
                         or logger in ("odoo.tests.result", "odoo.tests.stats")
                         or re.search(r"post-tests in|Module \S+: \d+ failures", msg) is not None
                     )
@@ -207,7 +211,7 @@ def run_odoo(series: E.Series, cmd: list[str], log_path: Path, verbose: bool,
         return p.wait(), lines
 
 
-def judge(series: E.Series, lines: list[str], odoo_rc: int, module_state: str, log_path: Path,
+def judge(series: E.Series, lines: list[str], odoo_rc: int, module_states: list[str], log_path: Path,
           timings: dict[str, float], t_start: float) -> int:
     errors: list[str] = []
     skips: list[str] = []
@@ -225,7 +229,7 @@ def judge(series: E.Series, lines: list[str], odoo_rc: int, module_state: str, l
             skips.append(line)
             if re.match(r"skipped \S+ : ", text):
                 skipped_tests += 1
-        if m and m["logger"].startswith(f"odoo.addons.{E.ADDON_NAME}.") and text.startswith("Starting "):
+        if m and m["logger"].startswith(TEST_LOGGERS) and text.startswith("Starting "):
             started += 1
         s = SUMMARY.search(text)
         if s:
@@ -253,9 +257,10 @@ def judge(series: E.Series, lines: list[str], odoo_rc: int, module_state: str, l
     if errors:
         problems.append(f"{len(errors)} ERROR/CRITICAL line(s), or warnings of something ignored, in the log")
     if started == 0:
-        problems.append(f"no {E.ADDON_NAME} test ran")
-    if module_state != "installed":
-        problems.append(f"module {E.ADDON_NAME} is {module_state or 'absent'} afterwards, not installed")
+        problems.append(f"no test of {', '.join(series.addon_names)} ran")
+    for name in series.addon_names:
+        if f"{name}=installed" not in module_states:
+            problems.append(f"module {name} is not installed afterwards ({' '.join(module_states) or 'absent'})")
     if skips:
         problems.append(f"{len(skips)} skip line(s): a skipped test or tour is not a pass")
 
@@ -265,7 +270,7 @@ def judge(series: E.Series, lines: list[str], odoo_rc: int, module_state: str, l
         print("  " + line[:400])
     for line in skips[:20]:
         print("  " + line[:400])
-    E.say(f"Odoo {series.name}: {started} {E.ADDON_NAME} test(s) started; Odoo: {failures} failed, "
+    E.say(f"Odoo {series.name}: {started} test(s) of {', '.join(series.addon_names)} started; Odoo: {failures} failed, "
           f"{errs} error(s) of {total} tests")
     for label, secs in timings.items():
         E.say(f"  {label}: {secs:.1f} s")

@@ -50,3 +50,7 @@ DEFAULT_PENDING_TIMEOUT = 15
 
 #: The bus notification an open sale order form listens to.
 BUS_NOTIFICATION = "posbridge.terminal_update"
+
+#: The bus notification a register's open Point of Sale listens to (pos_posbridge): the request's
+#: reference only, the POS reads the rest over RPC.
+POS_BUS_NOTIFICATION = "POSBRIDGE_UPDATE"

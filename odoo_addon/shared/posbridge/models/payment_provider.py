@@ -427,6 +427,22 @@ class PaymentProvider(models.Model):
             "type": card_transaction.type,
         }
 
+    def _posbridge_hesabe_pos_token(self, transaction_id, reference):
+        """The payment token of a paid Hesabe POS invoice, which a refund request names: the row
+        of Hesabe's transaction report (service type 6, Smart POS) whose order reference is the
+        POS invoice's transaction id.
+
+        :param reference: Odoo's reference of the payment, for the error message.
+        :raise UserError: Hesabe's report does not show the payment (yet).
+        """
+        self.ensure_one()
+        rows = self._posbridge_client().transactions(service_type=6, search=transaction_id).items
+        tokens = [row.token for row in rows if row.order_reference_number == transaction_id and row.token]
+        if not tokens:
+            raise UserError(_("Hesabe's transaction report does not show the payment of %s yet; "
+                              "try the refund again in a few minutes.", reference))
+        return tokens[0]
+
     def _posbridge_notification(self, message, kind="info", sticky=False):
         return {
             "type": "ir.actions.client",

@@ -395,12 +395,17 @@ class PaymentTransaction(models.Model):
         ]
 
     @api.model
+    def _posbridge_has_watched(self):
+        """Whether some request is open or watched (the Point of Sale's count too)."""
+        return bool(self.sudo().search_count(self._posbridge_watch_domain(), limit=1))
+
+    @api.model
     def _posbridge_toggle_cron(self):
         """The poller runs only while some terminal request is open or watched."""
         cron = self.env.ref("posbridge.cron_posbridge_poll", raise_if_not_found=False)
         if not cron:
             return
-        active = bool(self.sudo().search_count(self._posbridge_watch_domain(), limit=1))
+        active = self._posbridge_has_watched()
         if cron.active == active:
             return
         # Odoo refuses to write a running cron by rolling back the whole transaction: take
@@ -542,13 +547,7 @@ class PaymentTransaction(models.Model):
         self.ensure_one()
         if self.posbridge_payment_token:
             return self.posbridge_payment_token
-        rows = self.provider_id._posbridge_client().transactions(
-            service_type=6, search=self.provider_reference).items
-        tokens = [row.token for row in rows if row.order_reference_number == self.provider_reference and row.token]
-        if not tokens:
-            raise UserError(_("Hesabe's transaction report does not show the payment of %s yet; "
-                              "try the refund again in a few minutes.", self.reference))
-        return tokens[0]
+        return self.provider_id._posbridge_hesabe_pos_token(self.provider_reference, self.reference)
 
     def _posbridge_ip_address(self):
         from odoo.http import request

@@ -137,20 +137,24 @@ class PosbridgeCase(SeriesCase, HttpCase):
     def _press_at_once(self, model, method, records):
         """Press a button of each record at the same moment, from two browsers of admin (two
         threads, two sessions): the JSON-RPC replies, in order."""
-        url = f"http://127.0.0.1:{config['http_port']}/web/dataset/call_button"
+        return self._rpc_at_once("/web/dataset/call_button", [
+            {"model": model, "method": method, "args": [[record.id]], "kwargs": {}} for record in records])
+
+    def _rpc_at_once(self, path, params):
+        """One JSON-RPC call per entry of `params`, all at the same moment, each from its own
+        browser of admin (a thread and a session each): the replies, in order."""
+        url = f"http://127.0.0.1:{config['http_port']}{path}"
         self.authenticate("admin", "admin")
-        sessions = [requests.Session() for _ in records]
+        sessions = [requests.Session() for _ in params]
         for session in sessions:
             session.cookies.set("session_id", self.session.sid)
-        replies = [None] * len(records)
+        replies = [None] * len(params)
 
-        def press(index):
+        def call(index):
             replies[index] = sessions[index].post(url, json={
-                "jsonrpc": "2.0", "method": "call", "id": index,
-                "params": {"model": model, "method": method, "args": [[records[index].id]], "kwargs": {}},
-            }, timeout=60).json()
+                "jsonrpc": "2.0", "method": "call", "id": index, "params": params[index]}, timeout=60).json()
 
-        threads = [threading.Thread(target=press, args=(i,)) for i in range(len(records))]
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(len(params))]
         with self.posbridge_requests_allowed():
             for thread in threads:
                 thread.start()

@@ -1,0 +1,1 @@
+../../shared/pos_posbridge/__init__.py

@@ -1,0 +1,1 @@
+../../../shared/pos_posbridge/models/__init__.py

@@ -1,0 +1,1 @@
+../../../shared/pos_posbridge/models/payment_transaction.py

@@ -1,0 +1,1 @@
+../../../../../shared/pos_posbridge/static/src/app/posbridge_core.js

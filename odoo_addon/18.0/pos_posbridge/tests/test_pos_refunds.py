@@ -1,0 +1,1 @@
+../../../shared/pos_posbridge/tests/test_pos_refunds.py

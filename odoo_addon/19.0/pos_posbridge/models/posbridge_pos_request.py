@@ -1,0 +1,1 @@
+../../../shared/pos_posbridge/models/posbridge_pos_request.py

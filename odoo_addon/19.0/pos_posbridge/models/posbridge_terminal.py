@@ -1,0 +1,1 @@
+../../../shared/pos_posbridge/models/posbridge_terminal.py

@@ -1,0 +1,1 @@
+../../../../../shared/pos_posbridge/static/tests/tours/posbridge_pos_steps.js

@@ -1,0 +1,1 @@
+from . import test_pos_refunds, test_pos_requests, test_pos_ui

@@ -1,0 +1,100 @@
+"""Refunds from the Point of Sale: each through its vendor's route, never more than was paid on
+that payment, never without the payment it refunds."""
+
+from odoo.tests import tagged
+
+from .common import PosbridgePosCase
+
+
+@tagged("post_install", "-at_install")
+class TestPosRefunds(PosbridgePosCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for register in (cls.register, cls.kwd_register):
+            cls.env["pos.session"].create({"config_id": register.id, "user_id": cls.cashier.id})
+
+    def _helcim_paid(self, amount, card_type, close_batch=True):
+        answer = self._send(self.helcim_method, self.register, amount)
+        self._customer_taps(card_type=card_type)
+        request = self._request(answer)
+        self.assertEqual((request.state, request.card_type), ("done", card_type))
+        if close_batch:
+            self.sandbox.helcim_close_batch()  # Helcim refunds settled purchases
+        return request
+
+    def _refund(self, method, register, amount, original):
+        return self._send(method, register, -amount, refund_of=original.name)
+
+    def test_helcim_debit_refund_on_the_device(self):
+        paid = self._helcim_paid(20.0, "IN")
+        answer = self._refund(self.helcim_method, self.register, 5.0, paid)
+        self.assertEqual((answer["state"], answer["kind"]), ("pending", "refund"), answer)
+        refund = self._request(answer)
+        self.assertEqual(refund.original_id, paid)
+        self._customer_taps(card_type="IN")  # the customer taps the original card
+        self.assertEqual(refund.state, "done", "Helcim's refund webhook settled it")
+        self.assertTrue(refund.vendor_reference)
+        self.assertAlmostEqual(paid._refundable(), 15.0)
+
+    def test_helcim_credit_refund_through_the_payment_api(self):
+        paid = self._helcim_paid(30.0, "VI")
+        started = self.sandbox.stats()["purchases_started"]
+        answer = self._refund(self.helcim_method, self.register, 30.0, paid)
+        self.assertEqual(answer["state"], "done", answer)
+        self.assertIn("Refund of " + paid.name, answer["receipt"])
+        self.assertEqual(self.sandbox.stats()["purchases_started"], started, "nothing on the device")
+        self.assertEqual(paid._refundable(), 0.0)
+        again = self._refund(self.helcim_method, self.register, 0.01, paid)
+        self.assertEqual(again["state"], "error")
+        self.assertIn("left to refund", again["message"])
+
+    def test_helcim_refund_in_an_open_batch_is_refused_in_the_vendors_words(self):
+        paid = self._helcim_paid(8.0, "VI", close_batch=False)
+        answer = self._refund(self.helcim_method, self.register, 8.0, paid)
+        self.assertEqual(answer["state"], "error")
+        self.assertIn("open batch", answer["message"])
+        self.assertEqual(paid._refundable(), 8.0, "a refused refund holds nothing")
+
+    def test_never_more_than_was_paid(self):
+        paid = self._helcim_paid(10.0, "IN")
+        answer = self._refund(self.helcim_method, self.register, 10.01, paid)
+        self.assertEqual(answer["state"], "error")
+        self.assertIn("At most 10.0", answer["message"])
+        self.assertFalse(self.env["posbridge.pos.request"].search([("kind", "=", "refund")]), "nothing sent")
+        first = self._refund(self.helcim_method, self.register, 6.0, paid)
+        self.assertEqual(first["state"], "pending")
+        self.sandbox.helcim_complete("DY6L", outcome="timeout")  # the device lets it go; still open in Odoo
+        second = self._refund(self.helcim_method, self.register, 5.0, paid)
+        self.assertEqual(second["state"], "error", "a refund under way counts against what is left")
+
+    def test_refund_without_the_payment_it_refunds_is_refused(self):
+        answer = self._send(self.helcim_method, self.register, -5.0)
+        self.assertEqual(answer["state"], "error")
+        self.assertIn("no card payment", answer["message"])
+        declined = self._send(self.helcim_method, self.register, 5.0)
+        self._customer_taps(outcome="declined")
+        answer = self._send(self.helcim_method, self.register, -5.0, refund_of=declined["reference"])
+        self.assertEqual(answer["state"], "error", "a declined payment refunds nothing")
+
+    def test_hesabe_refund_requested_then_approved_or_rejected(self):
+        answer = self._send(self.hesabe_method, self.kwd_register, 12.5)
+        paid = self._request(answer)
+        self.sandbox.hesabe_pay(paid.vendor_reference)
+        self._seconds_pass(paid, 3)
+        self.assertEqual(self._status(self.hesabe_method, self.kwd_register, answer)["state"], "done")
+        first = self._refund(self.hesabe_method, self.kwd_register, 5.0, paid)
+        self.assertEqual(first["state"], "done", "the POS line is settled while Hesabe decides")
+        self.assertIn("Hesabe approves it", first["receipt"])
+        refund = self._request(first)
+        self.assertEqual(refund.state, "requested")
+        self.sandbox.hesabe_set_refund_status(int(refund.vendor_invoice_id), 1)
+        self.env["payment.transaction"]._posbridge_cron_poll()
+        self.assertEqual(refund.state, "done", "Hesabe approved it")
+        rest = self._request(self._refund(self.hesabe_method, self.kwd_register, 7.5, paid))
+        self.assertEqual(rest.state, "requested")
+        self.sandbox.hesabe_set_refund_status(int(rest.vendor_invoice_id), 2)
+        self.env["payment.transaction"]._posbridge_cron_poll()
+        self.assertEqual(rest.state, "error", "rejected by Hesabe")
+        self.assertTrue(rest.to_review, "the manager sees the rejected refund")
+        self.assertIn("rejected", rest.message)

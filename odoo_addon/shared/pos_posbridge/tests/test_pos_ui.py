@@ -1,0 +1,73 @@
+"""The Point of Sale in headless Chromium: a cashier opens the register, sells, pays on the
+terminal; the customer pays at the embedded sandbox; the receipt shows the payment. And a
+decline, then a retry that is paid."""
+
+import threading
+import time
+from unittest.mock import patch
+
+from odoo.tests import tagged
+
+from odoo.addons.bus.websocket import WebsocketConnectionHandler
+
+from .common import PosbridgePosCase
+
+
+@tagged("post_install", "-at_install")
+class TestPosUi(PosbridgePosCase):
+    def _start_pos_tour(self, register, tour):
+        with patch.object(WebsocketConnectionHandler, "websocket_allowed", return_value=True):
+            self.start_tour(f"/pos/ui?config_id={register.id}", tour, login="admin", timeout=180)
+
+    def test_tour_helcim_pay(self):
+        """Helcim: the signed webhook reaches Odoo, the register's bus tells the POS, the line is
+        done, the order validates itself and the receipt shows the card and the references."""
+        channel = self._register_channel(self.register)
+        started = self.sandbox.stats()["purchases_started"]
+        known = self._webhook_ids()
+        stop = threading.Event()
+
+        def customer():
+            # taps once the purchase has reached the device
+            while not stop.is_set() and self.sandbox.stats()["purchases_started"] == started:
+                time.sleep(0.05)
+            if stop.is_set():
+                return
+            time.sleep(0.5)  # the cashier sees "Waiting on terminal DY6L" first
+            self.sandbox.helcim_complete("DY6L", outcome="approved", card_type="VI")
+            while not stop.is_set():
+                if any(d["webhook_id"] not in known and d.get("status") == 200 for d in self._deliveries()):
+                    self._send_bus_notify(channel)  # what the webhook's commit sends in production
+                    return
+                time.sleep(0.05)
+
+        thread = threading.Thread(target=customer, daemon=True)
+        thread.start()
+        self.addCleanup(stop.set)
+        self._start_pos_tour(self.register, "posbridge_pos_helcim_pay")
+        stop.set()
+        thread.join(5)
+        request = self.env["posbridge.pos.request"].search([("config_id", "=", self.register.id)])
+        self.assertEqual(request.mapped("state"), ["done"])
+        self.assertEqual(request.card_type, "VI")
+        self.assertTrue(request.pos_payment_id, "the synced order's payment is linked to its request")
+        self.assertEqual(request.pos_payment_id.posbridge_reference, request.name)
+        self.assertEqual(request.pos_payment_id.amount, request.amount)
+        self.assertEqual(request.pos_payment_id.pos_order_id.amount_total, request.amount, "paid in full, on the terminal")
+        self.assertFalse(request.to_review)
+
+    def test_tour_hesabe_decline_then_retry(self):
+        """Hesabe: the customer declines on the device; the cashier reads why, moves to another
+        terminal and retries there; the second attempt is a new request, paid; one POS payment,
+        for the paid one."""
+        self._start_pos_tour(self.kwd_register, "posbridge_pos_decline_retry")
+        requests = self.env["posbridge.pos.request"].search([("config_id", "=", self.kwd_register.id)], order="id")
+        self.assertEqual(requests.mapped("state"), ["declined", "done"])
+        self.assertEqual(requests.mapped("attempt"), [1, 2])
+        self.assertEqual(len(set(requests.mapped("line_uuid"))), 1, "the same payment line, retried")
+        self.assertEqual(requests.mapped("terminal_id.name"), ["A99", "terminal1323"], "the cashier's choice")
+        payment = requests[1].pos_payment_id
+        self.assertTrue(payment)
+        self.assertFalse(requests[0].pos_payment_id)
+        self.assertEqual(payment.pos_order_id.amount_paid, payment.amount)
+        self.assertEqual(payment.amount, requests[1].amount)
