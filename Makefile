@@ -77,7 +77,8 @@ check-series:
 odoo-demo: wheelhouse
 	$(PY) tests_odoo/demo.py $(if $(SERIES),--series $(SERIES)) $(ODOO_DEMO_ARGS)
 
-## odoo-screens: screenshots of the addon's screens on Odoo SERIES (tests_odoo/logs/screens/SERIES/), to look at
+## odoo-screens: screenshots of the addon's screens on Odoo SERIES (tests_odoo/logs/screens/SERIES/), to look at;
+##        ODOO_SCREENS_ARGS="--pos" for the Point of Sale's, "--lang ar_001" in Arabic
 odoo-screens: wheelhouse
 	$(PY) tests_odoo/screens.py $(if $(SERIES),--series $(SERIES)) $(ODOO_SCREENS_ARGS)
 

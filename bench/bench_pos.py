@@ -22,6 +22,11 @@ with posbridge and pos_posbridge, `odoo-bin --workers=2 --max-cron-threads=0`.
     against Helcim's limits (100/min, 3000/h) and one look-up per open Hesabe request every
     2.5 s (Hesabe publishes no limit for this API).
 
+(e) for scale, Odoo's own work in the same run: the POS saving the paid order (`pos.order.sync_from_ui`),
+    paid by the terminal's line (pos_posbridge links it to its request) and the same order paid in
+    cash; each iteration of (a)-(c) saves both.
+
+Every iteration must end done, with the order's payment linked to its request; otherwise exit 1.
 Prints a table and writes bench/results_pos_<series>.json (every sample).
 """
 
@@ -36,7 +41,6 @@ import statistics
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +49,7 @@ sys.path.insert(0, str(HERE.parent / "tests_odoo"))
 import prefork as P  # noqa: E402
 
 say = P.say
-HESABE_REFS = ["29708454", "48515", "2011687", "yutre34567"]
-HELCIM_DEVICES = ["DY6L", "NBL7", "XY7Z", "JSV5"]
+HELCIM_DEVICES = P.POS_TERMINALS["helcim"]
 POLL_S = {"hesabe": 3.0, "helcim": 10.0}  # posbridge_core.js's POLL_MS
 
 
@@ -54,58 +57,7 @@ def med(xs: list[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-class Pos:
-    """The POS side of the stack: registers, methods, sessions, and the verbs as the JS calls them."""
-
-    def __init__(self, stack: P.Stack):
-        self.stack = stack
-        a = self.a = stack.admin_rpc
-        cur = stack.currency_ids
-        self.methods: dict[str, int] = {}
-        self.registers: list[dict[str, Any]] = []
-        for vendor, currency, code in (("hesabe", "KWD", P.HESABE), ("helcim", "CAD", P.HELCIM)):
-            bank = a.kw("account.journal", "create", {"name": f"Card {currency}", "type": "bank",
-                                                       "code": f"B{currency}", "currency_id": cur[currency]})
-            self.methods[vendor] = a.kw("pos.payment.method", "create", {
-                "name": f"Card ({vendor})", "journal_id": bank, "payment_method_type": "terminal",
-                "use_payment_terminal": code, "posbridge_provider_id": stack.providers[code]})
-            sales = a.kw("account.journal", "create", {"name": f"POS {currency}", "type": "sale",
-                                                        "code": f"P{currency}", "currency_id": cur[currency]})
-            refs = HESABE_REFS if vendor == "hesabe" else HELCIM_DEVICES
-            for i, ref in enumerate(refs):
-                pricelist = stack.pricelists[currency]
-                config = a.kw("pos.config", "create", {
-                    "name": f"{vendor} register {i + 1}", "journal_id": sales, "use_pricelist": True,
-                    "pricelist_id": pricelist, "available_pricelist_ids": [(6, 0, [pricelist])],
-                    "payment_method_ids": [(6, 0, [self.methods[vendor]])]})
-                a.kw("posbridge.terminal", "write", [stack.terminals[ref]], {"pos_config_ids": [(4, config)]})
-                token = uuid.uuid4().hex
-                a.kw("pos.config", "write", [config], {"access_token": token})
-                a.kw("pos.session", "create", {"config_id": config, "user_id": a.uid})
-                self.registers.append({"vendor": vendor, "config": config, "ref": ref, "token": token})
-
-    def send(self, register: dict[str, Any], amount: float) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The cashier presses the method: the answer and the request line's figures."""
-        off = self.stack.log_offset()
-        t0 = time.perf_counter()
-        answer = self.a.kw("pos.payment.method", "posbridge_pos_send", [self.methods[register["vendor"]]], {
-            "config_id": register["config"], "order_uuid": str(uuid.uuid4()), "order_name": "Order bench",
-            "line_uuid": str(uuid.uuid4()), "attempt": 1, "amount": amount, "partner_id": self.stack.partner_id})
-        rtt = (time.perf_counter() - t0) * 1000
-        line = self.stack.wait_request_line(off, "posbridge_pos_send")
-        return answer, {"send_rtt_ms": rtt, "send_server_ms": line[0]["server_ms"] if line else None,
-                        "send_queries": line[0]["queries"] if line else None}
-
-    def status(self, register: dict[str, Any], reference: str, rpc: P.Rpc | None = None) -> dict[str, Any]:
-        return (rpc or self.a).kw("pos.payment.method", "posbridge_pos_status", [self.methods[register["vendor"]]],
-                                  register["config"], reference)
-
-    def cancel(self, register: dict[str, Any], reference: str) -> None:
-        self.a.kw("pos.payment.method", "posbridge_pos_cancel", [self.methods[register["vendor"]]],
-                  register["config"], reference)
-
-
-def helcim_iteration(pos: Pos, register: dict[str, Any], listener: P.LiveRefresh) -> dict[str, Any]:
+def helcim_iteration(pos: P.Pos, register: dict[str, Any], listener: P.LiveRefresh) -> dict[str, Any]:
     answer, figures = pos.send(register, 10.99)
     assert answer["state"] == "pending", answer
     seen = len(listener.received)
@@ -118,10 +70,24 @@ def helcim_iteration(pos: Pos, register: dict[str, Any], listener: P.LiveRefresh
     state = pos.status(register, answer["reference"])["state"] if ok else None
     done = (time.perf_counter() - t0) * 1000
     return {**figures, "reference": answer["reference"], "bus_received": ok, "tap_to_bus_ms": t_bus,
-            "tap_to_done_ms": done, "state": state}
+            "tap_to_done_ms": done, "state": state, **sync_figures(pos, register, 10.99, answer["reference"])}
 
 
-def hesabe_iteration(pos: Pos, register: dict[str, Any]) -> dict[str, Any]:
+def sync_figures(pos: P.Pos, register: dict[str, Any], amount: float, reference: str) -> dict[str, Any]:
+    """The cashier validates: Odoo's own order sync, the order paid by the terminal's line (which
+    pos_posbridge links to its request), then the same order paid in cash (Odoo alone)."""
+    figures: dict[str, Any] = {}
+    for kind, ref in (("terminal", reference), ("cash", None)):
+        off = pos.stack.log_offset()
+        pos.sync_order(register, amount, ref)
+        line = pos.stack.wait_request_line(off, "sync_from_ui")
+        figures[f"sync_{kind}_server_ms"] = line[0]["server_ms"] if line else None
+    linked = pos.a.kw("posbridge.pos.request", "search_read", [("name", "=", reference)], ["pos_payment_id"])
+    figures["linked"] = bool(linked and linked[0]["pos_payment_id"])
+    return figures
+
+
+def hesabe_iteration(pos: P.Pos, register: dict[str, Any]) -> dict[str, Any]:
     answer, figures = pos.send(register, 12.5)
     assert answer["state"] == "pending", answer
     reference = answer["reference"]
@@ -145,10 +111,11 @@ def hesabe_iteration(pos: Pos, register: dict[str, Any]) -> dict[str, Any]:
     done_at = time.perf_counter()
     thread.join()
     return {**figures, "reference": reference, "state": state, "asks": asks,
-            "paid_to_done_ms": (done_at - paid_at[0]) * 1000 if paid_at else None}
+            "paid_to_done_ms": (done_at - paid_at[0]) * 1000 if paid_at else None,
+            **sync_figures(pos, register, 12.5, reference)}
 
 
-def soak(pos: Pos, seconds: float) -> dict[str, Any]:
+def soak(pos: P.Pos, seconds: float) -> dict[str, Any]:
     """Every register waits on an open request; each POS asks at its cadence; nobody pays."""
     stack = pos.stack
     open_requests = []
@@ -230,7 +197,7 @@ def main() -> int:
     try:
         stack.start()
         stack.setup_data(0)
-        pos = Pos(stack)
+        pos = P.Pos(stack)
         helcim_reg = next(r for r in pos.registers if r["vendor"] == "helcim")
         hesabe_reg = next(r for r in pos.registers if r["vendor"] == "hesabe")
         listener = stack.listen(stack.admin_rpc, channels=(helcim_reg["token"],))
@@ -249,8 +216,11 @@ def main() -> int:
         ks = [r["send_server_ms"] for r in runs["hesabe"] if r["send_server_ms"] is not None]
         tap = [r["tap_to_done_ms"] for r in runs["helcim"]]
         paid = [r["paid_to_done_ms"] for r in runs["hesabe"] if r["paid_to_done_ms"] is not None]
-        all_done = all(r["state"] == "done" for rs in runs.values() for r in rs) and all(
+        all_done = all(r["state"] == "done" and r["linked"] for rs in runs.values() for r in rs) and all(
             r["bus_received"] for r in runs["helcim"])
+        every = [r for rs in runs.values() for r in rs]
+        sync_terminal = [r["sync_terminal_server_ms"] for r in every if r["sync_terminal_server_ms"] is not None]
+        sync_cash = [r["sync_cash_server_ms"] for r in every if r["sync_cash_server_ms"] is not None]
         summary = {
             "a_helcim_send_server_ms": med(hs), "a_helcim_send_server_max_ms": max(hs),
             "a_hesabe_send_server_ms": med(ks), "a_hesabe_send_server_max_ms": max(ks),
@@ -258,6 +228,7 @@ def main() -> int:
             "b_helcim_tap_to_bus_ms": med([r["tap_to_bus_ms"] for r in runs["helcim"]]),
             "b_helcim_tap_to_done_ms": med(tap), "b_helcim_tap_to_done_max_ms": max(tap),
             "c_hesabe_paid_to_done_ms": med(paid), "c_hesabe_paid_to_done_max_ms": max(paid),
+            "e_sync_terminal_server_ms": med(sync_terminal), "e_sync_cash_server_ms": med(sync_cash),
             "all_done": all_done,
             "d_registers": d["registers"], "d_seconds": d["seconds"],
             "d_helcim_per_min": d["helcim_requests_per_min"], "d_helcim_per_hour": d["helcim_requests_per_hour"],
@@ -287,6 +258,9 @@ def main() -> int:
             (f"(d) {d['registers']} registers waiting: Hesabe requests",
              f"{summary['d_hesabe_per_min']:.1f}/min, {summary['d_hesabe_per_open_request_per_s']:.2f}/s per open request",
              "≤ 1 per 2.5 s per request", summary["d_hesabe_per_open_request_per_s"] <= 1 / 2.5 + 0.01),
+            ("(e) Odoo's own order sync as the cashier validates, server time (median): paid on the "
+             "terminal (linked to its request) / in cash",
+             f"{summary['e_sync_terminal_server_ms']:.0f} / {summary['e_sync_cash_server_ms']:.0f} ms", "", None),
         ]
         out = {
             "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": f"{platform.machine()}, {P.os.cpu_count()} cores",

@@ -5,7 +5,8 @@ Odoo's python, which has websocket-client). One argument, a JSON script:
 
 steps: {"login": true} (admin/admin); {"shot": NAME, "url": PATH (optional), "wait": SELECTOR}
 (open PATH, wait for SELECTOR, which may end in :contains(text), save NAME.png);
-{"click": SELECTOR}; {"pay": DEVICE} (the customer taps a card on the sandbox's Helcim device).
+{"click": SELECTOR, "optional": true (only if it shows within 8 s)}; {"pay": DEVICE} (the
+customer taps a card on the sandbox's Helcim device).
 """
 
 import base64
@@ -97,7 +98,12 @@ def main():
                     f.write(base64.b64decode(png))
                 print(f"{step['shot']}.png", flush=True)
             elif "click" in step:
-                page.wait(step["click"])
+                try:
+                    page.wait(step["click"], 8 if step.get("optional") else 30)
+                except RuntimeError:
+                    if step.get("optional"):
+                        continue
+                    raise
                 page.js(f"({FIND})({json.dumps(step['click'])}).click()")
                 time.sleep(1.0)
             elif "pay" in step:

@@ -50,6 +50,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -603,6 +604,93 @@ class LiveRefresh:
                 for order_id in message["payload"].get("sale_order_ids", []):
                     found.setdefault(order_id, []).append(message["payload"].get("state"))
         return found
+
+
+#: The registers' terminals, per vendor (the sandbox's Hesabe references and Helcim devices).
+POS_TERMINALS = {"hesabe": ["29708454", "48515", "2011687", "yutre34567"], "helcim": ["DY6L", "NBL7", "XY7Z", "JSV5"]}
+
+
+class Pos:
+    """The POS side of a stack with pos_posbridge: a terminal payment method per vendor and cash, and
+    `per_vendor` registers per vendor, each with its own terminal and an open session; the verbs
+    as the POS's JS calls them (bench/bench_pos.py, tests_odoo/screens.py --pos)."""
+
+    def __init__(self, stack: Stack, per_vendor: int = 4):
+        self.stack = stack
+        a = self.a = stack.admin_rpc
+        cur = stack.currency_ids
+        self.methods: dict[str, int] = {}
+        self.registers: list[dict[str, Any]] = []
+        for vendor, currency, code in (("hesabe", "KWD", HESABE), ("helcim", "CAD", HELCIM)):
+            bank = a.kw("account.journal", "create", {"name": f"Card {currency}", "type": "bank",
+                                                       "code": f"B{currency}", "currency_id": cur[currency]})
+            self.methods[vendor] = a.kw("pos.payment.method", "create", {
+                "name": f"Card ({vendor})", "journal_id": bank, "payment_method_type": "terminal",
+                "use_payment_terminal": code, "posbridge_provider_id": stack.providers[code]})
+            sales = a.kw("account.journal", "create", {"name": f"POS {currency}", "type": "sale",
+                                                        "code": f"P{currency}", "currency_id": cur[currency]})
+            refs = POS_TERMINALS[vendor][:per_vendor]
+            for i, ref in enumerate(refs):
+                pricelist = stack.pricelists[currency]
+                # and cash, as at a counter (with a single method, the POS sends each order to the
+                # terminal as the payment screen opens); a till and its method per register
+                till = a.kw("account.journal", "create", {"name": f"Cash {currency} {i + 1}", "type": "cash",
+                                                           "code": f"C{currency[:2]}{i + 1}", "currency_id": cur[currency]})
+                cash = a.kw("pos.payment.method", "create", {"name": f"Cash {currency}", "journal_id": till,
+                                                              "is_cash_count": True})
+                config = a.kw("pos.config", "create", {
+                    "name": f"{vendor} register {i + 1}", "journal_id": sales, "use_pricelist": True,
+                    "pricelist_id": pricelist, "available_pricelist_ids": [(6, 0, [pricelist])],
+                    "payment_method_ids": [(6, 0, [self.methods[vendor], cash])]})
+                a.kw("posbridge.terminal", "write", [stack.terminals[ref]], {"pos_config_ids": [(4, config)]})
+                token = uuid.uuid4().hex
+                a.kw("pos.config", "write", [config], {"access_token": token})
+                session = a.kw("pos.session", "create", {"config_id": config, "user_id": a.uid})
+                self.registers.append({"vendor": vendor, "config": config, "ref": ref, "token": token,
+                                       "session": session, "pricelist": pricelist, "cash": cash})
+
+    def sync_order(self, register: dict[str, Any], amount: float, terminal_reference: str | None = None) -> int:
+        """The POS saves a paid one-line order (Odoo's own `pos.order.sync_from_ui`, as the POS
+        calls it when the cashier validates), paid by the request `terminal_reference` (its line
+        carries the reference, as posbridge_core.js fills it) or else in cash: the order's id."""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        payment = {"amount": amount, "name": stamp, "payment_method_id": register["cash"]}
+        if terminal_reference:
+            payment.update(payment_method_id=self.methods[register["vendor"]], posbridge_reference=terminal_reference,
+                           posbridge_attempt=1, payment_status="done")
+        order_uuid = str(uuid.uuid4())
+        order = {
+            "uuid": order_uuid, "name": f"Order {order_uuid}", "session_id": register["session"], "state": "paid",
+            "user_id": self.a.uid, "pricelist_id": register["pricelist"], "fiscal_position_id": False,
+            "partner_id": self.stack.partner_id, "date_order": stamp, "sequence_number": 1, "to_invoice": False,
+            "last_order_preparation_change": "{}", "amount_total": amount, "amount_tax": 0, "amount_paid": amount,
+            "amount_return": 0,
+            "lines": [(0, 0, {"product_id": self.stack.product_id, "qty": 1, "price_unit": amount, "discount": 0,
+                              "price_subtotal": amount, "price_subtotal_incl": amount, "tax_ids": [(6, 0, [])],
+                              "pack_lot_ids": []})],
+            "payment_ids": [(0, 0, payment)],
+        }
+        return self.a.kw("pos.order", "sync_from_ui", [order])["pos.order"][0]["id"]
+
+    def send(self, register: dict[str, Any], amount: float) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The cashier presses the method: the answer and the request line's figures."""
+        off = self.stack.log_offset()
+        t0 = time.perf_counter()
+        answer = self.a.kw("pos.payment.method", "posbridge_pos_send", [self.methods[register["vendor"]]], {
+            "config_id": register["config"], "order_uuid": str(uuid.uuid4()), "order_name": "Order bench",
+            "line_uuid": str(uuid.uuid4()), "attempt": 1, "amount": amount, "partner_id": self.stack.partner_id})
+        rtt = (time.perf_counter() - t0) * 1000
+        line = self.stack.wait_request_line(off, "posbridge_pos_send")
+        return answer, {"send_rtt_ms": rtt, "send_server_ms": line[0]["server_ms"] if line else None,
+                        "send_queries": line[0]["queries"] if line else None}
+
+    def status(self, register: dict[str, Any], reference: str, rpc: Rpc | None = None) -> dict[str, Any]:
+        return (rpc or self.a).kw("pos.payment.method", "posbridge_pos_status", [self.methods[register["vendor"]]],
+                                  register["config"], reference)
+
+    def cancel(self, register: dict[str, Any], reference: str) -> None:
+        self.a.kw("pos.payment.method", "posbridge_pos_cancel", [self.methods[register["vendor"]]],
+                  register["config"], reference)
 
 
 def _ok(fn: Any) -> bool:

@@ -262,7 +262,11 @@ class TestPosRequests(PosbridgePosCase):
         self.assertTrue(self.env.ref("posbridge.cron_posbridge_poll").active)
         self.sandbox.helcim_complete("DY6L", outcome="approved", card_type="VI")
         self.env["payment.transaction"]._posbridge_cron_poll()
-        self.assertEqual(self._request(answer).state, "done")
+        request = self._request(answer)
+        self.assertEqual(request.state, "done")
+        self.assertTrue(request.to_review, "paid, and no POS order records it: shown to the manager")
+        self.assertIn(request, self.env["posbridge.pos.request"].with_user(self.pos_manager).search(
+            [("to_review", "=", True)]))
 
     def test_providers_stay_off_online_checkout(self):
         offered = self.env["payment.provider"]._get_compatible_providers(
