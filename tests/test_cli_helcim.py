@@ -171,6 +171,21 @@ def test_refund_payment(tmp_path: Path) -> None:
         assert sb.stats()["payment_refunds"] == 2
 
 
+def test_reverse_payment(tmp_path: Path) -> None:
+    with sandbox.Sandbox() as sb:
+        client = helcim.Client(**sb.helcim_credentials)
+        client.purchase("DY6L", Decimal("7.00"), invoice_number="CLI-RV")
+        original = sb.helcim_complete("DY6L", "approved", "MC")["transactionId"]
+        cli = ("helcim", "--sandbox", sb.url, "reverse-payment", str(original), "--ip-address", "203.0.113.7")
+        out = run(*cli, env=clean_env(tmp_path))
+        assert out.returncode == 0, out.stderr
+        assert "APPROVED" in out.stdout and "reverse" in out.stdout and "7.00" in out.stdout and "CLI-RV" in out.stdout
+        again = run(*cli, env=clean_env(tmp_path))
+        assert again.returncode == 1 and "already" in again.stderr and "Traceback" not in again.stderr
+        assert sb.stats()["payment_reversals"] == 1
+        assert "batch settles" in run("helcim", "reverse-payment", "--help").stdout
+
+
 def test_sandbox_refuses_a_webhook_url_naming_helcim(tmp_path: Path) -> None:
     out = run("sandbox", "--helcim-webhook-url", "http://127.0.0.1:8069/helcim/hook", env=clean_env(tmp_path), timeout=30)
     assert out.returncode == 2 and '"helcim"' in out.stderr and "Traceback" not in out.stderr

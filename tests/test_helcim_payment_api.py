@@ -1,4 +1,5 @@
-"""Helcim's Payment API credit-card refund (``refund_payment``), sync and async, against the
+"""Helcim's Payment API credit-card refund (``refund_payment``) and
+reversal (``reverse_payment``), sync and async, against the
 embedded sandbox: the exact request, partial refunds up to the original, debit refused, the
 refund announced by webhook, idempotency replays, and the one resend after a lost reply."""
 
@@ -173,3 +174,75 @@ def test_async_twin(sb: sandbox.Sandbox) -> None:
     made = asyncio.run(refund())
     assert (made.type, made.amount, made.card_type) == ("refund", Decimal("7.00"), "AX")
     assert json.loads(json.dumps(made.raw, default=str))["invoiceNumber"] == "SO209"
+
+
+# -- reverse_payment: the same day, before the batch settles -------------------------------
+
+REVERSE = "/v2/payment/reverse"
+REVERSE_KEY = "5a2504e0-4f89-41d3-9a0c-0305e82c3302"
+
+
+def open_purchase(sb: sandbox.Sandbox, client: helcim.Client, amount: str, invoice_number: str, card_type: str = "VI") -> helcim.CardTransaction:
+    """A purchase paid on the device, its batch still open."""
+    client.purchase("DY6L", Decimal(amount), invoice_number=invoice_number)
+    sb.helcim_complete("DY6L", "approved", card_type)
+    [purchase] = client.find_card_transactions(invoice_number)
+    return purchase
+
+
+def test_reverse_on_the_wire(client: helcim.Client) -> None:
+    method, path, body, key = client.wire("reverse_payment", card_transaction_id=25764674, ip_address=IP, idempotency_key=KEY)
+    assert (method, path, key) == ("POST", "/payment/reverse", KEY)
+    assert body == '{"cardTransactionId":25764674,"ipAddress":"203.0.113.7","ecommerce":false}'
+    for bad, field in ((dict(card_transaction_id="x"), "card_transaction_id"), (dict(ip_address="nope"), "ip_address"),
+                       (dict(idempotency_key="short"), "idempotency_key")):
+        with pytest.raises(posbridge.ValidationError) as caught:
+            client.reverse_payment(**{"card_transaction_id": 1, "ip_address": IP, **bad})
+        assert caught.value.field == field
+
+
+def test_reverse_the_same_day_gives_all_of_it_back_once(sb: sandbox.Sandbox, client: helcim.Client) -> None:
+    purchase = open_purchase(sb, client, "11.00", "SO300")
+    before = sb.stats()["payment_reversals"]
+    with helcim.WebhookReceiver(sb.helcim_verifier_token) as receiver:
+        sb.helcim_webhook_url = receiver.url
+        try:
+            reversal = client.reverse_payment(purchase.transaction_id or 0, IP, idempotency_key=REVERSE_KEY)
+            [event] = receiver.wait_for(1, timeout=10)
+        finally:
+            sb.helcim_webhook_url = None
+    assert (reversal.type, reversal.is_approved, reversal.amount, reversal.invoice_number) == ("reverse", True, Decimal("11.00"), "SO300")
+    assert client.event_transaction(event).transaction_id == reversal.transaction_id
+    assert client.reverse_payment(purchase.transaction_id or 0, IP, idempotency_key=REVERSE_KEY) == reversal, "a replay: the same reversal"
+    assert sb.stats()["payment_reversals"] == before + 1
+    with pytest.raises(posbridge.ApiError) as twice:
+        client.reverse_payment(purchase.transaction_id or 0, IP)
+    assert twice.value.status_code == 400 and "already" in twice.value.message
+    sb.helcim_close_batch()
+    with pytest.raises(posbridge.ApiError) as nothing_left:
+        client.refund_payment(purchase.transaction_id or 0, Decimal("0.01"), IP)
+    assert "0.00" in nothing_left.value.message
+
+
+def test_reverse_after_the_batch_closed_is_refused_and_moves_nothing(sb: sandbox.Sandbox, client: helcim.Client) -> None:
+    purchase = paid_purchase(sb, client, "6.00", "SO301")
+    before = (sb.stats()["payment_reversals"], hits(sb, "POST", REVERSE))
+    with pytest.raises(posbridge.ApiError) as settled:
+        client.reverse_payment(purchase.transaction_id or 0, IP)
+    assert settled.value.status_code == 400 and "refund it instead" in settled.value.message
+    assert (sb.stats()["payment_reversals"], hits(sb, "POST", REVERSE)) == (before[0], before[1] + 1)
+    assert [t.type for t in client.find_card_transactions("SO301")] == ["purchase"]
+    positive = helcim.Client(api_token=sandbox.HELCIM_POSITIVE_TOKEN, base_url=sb.helcim_url)
+    with pytest.raises(posbridge.AuthError):
+        positive.reverse_payment(open_purchase(sb, client, "1.00", "SO303").transaction_id or 0, IP)
+
+
+def test_reverse_async_twin(sb: sandbox.Sandbox) -> None:
+    purchase = open_purchase(sb, helcim.Client(**sb.helcim_credentials), "4.25", "SO304", "MC")
+
+    async def reverse() -> helcim.CardTransaction:
+        result: helcim.CardTransaction = await helcim.AsyncClient(**sb.helcim_credentials).reverse_payment(purchase.transaction_id or 0, IP)
+        return result
+
+    made = asyncio.run(reverse())
+    assert (made.type, made.amount, made.card_type) == ("reverse", Decimal("4.25"), "MC")

@@ -513,6 +513,12 @@ def _cmd_helcim(args: argparse.Namespace) -> int:
         if not args.json:
             _show_transactions([result])
             return 0 if result.is_approved else 1
+    elif action == "reverse-payment":
+        result = client.reverse_payment(args.card_transaction_id, args.ip_address, ecommerce=args.ecommerce,
+                                        idempotency_key=args.idempotency_key)
+        if not args.json:
+            _show_transactions([result])
+            return 0 if result.is_approved else 1
     elif action == "transaction":
         result = client.card_transaction(args.id)
         if not args.json:
@@ -682,6 +688,17 @@ def _add_helcim_parser(sub: Any) -> None:
     refund_payment.add_argument("--currency", dest="purchase_currency", help="CAD or USD, for the amount's precision (default: the merchant's)")
     refund_payment.add_argument("--idempotency-key", dest="idempotency_key",
                                 help="25-36 of [A-Za-z0-9_-] (default: a new UUID); within 5 minutes, the same key answers with the first refund")
+    reverse_payment = actions.add_parser(
+        "reverse-payment",
+        help="reverse a purchase still in the open batch, all of it (no device; Admin token)",
+        description="POST /payment/reverse: give all of a purchase back the same day, before its batch settles "
+        "(afterwards, `refund-payment`). Answered at once with the reversal (type reverse).",
+    )
+    reverse_payment.add_argument("card_transaction_id", help="the purchase's transactionId")
+    reverse_payment.add_argument("--ip-address", dest="ip_address", required=True, help="the IP address the reversal is made from (Helcim requires it)")
+    reverse_payment.add_argument("--ecommerce", action="store_true", help="the original was an online payment")
+    reverse_payment.add_argument("--idempotency-key", dest="idempotency_key",
+                                 help="25-36 of [A-Za-z0-9_-] (default: a new UUID); within 5 minutes, the same key answers with the first reversal")
     transaction = actions.add_parser("transaction", help="one card transaction (APPROVED or DECLINED?)")
     transaction.add_argument("id", help="card transaction id (from the cardTransaction webhook)")
     transactions = actions.add_parser("transactions", help="find card transactions (reconciliation)")

@@ -153,6 +153,7 @@ impl HelcimClient {
             "purchase" => request::purchase(&parse(params)?, currency),
             "refund" => request::refund(&parse(params)?, currency),
             "refund_payment" => request::refund_payment(&parse(params)?, currency),
+            "reverse_payment" => request::reverse_payment(&parse(params)?),
             "card_transaction" => request::card_transaction(&parse(params)?),
             "card_transactions" => request::card_transactions(&parse(params)?),
             "connection_test" => Ok(request::connection_test()),

@@ -307,6 +307,39 @@ pub fn refund_payment(params: &RefundPaymentParams, merchant_currency: Option<Cu
     })
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReversePaymentParams {
+    pub card_transaction_id: String,
+    pub ip_address: String,
+    #[serde(default)]
+    pub ecommerce: Option<bool>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+/// `POST /payment/reverse` (§4.9): reverses a purchase still in an **open** batch, for its
+/// whole amount (a same-day refund before settlement; the customer is never charged). Answered
+/// synchronously with the reversal's card transaction. No amount: Helcim reverses all of it.
+pub fn reverse_payment(params: &ReversePaymentParams) -> Result<HelcimRequest> {
+    let original = transaction_id("card_transaction_id", &params.card_transaction_id)?;
+    let ip_address = ip_address(&params.ip_address)?;
+    let ecommerce = params.ecommerce.unwrap_or(false);
+    let key = key_or_new(params.idempotency_key.as_deref())?;
+    let body = format!(r#"{{"cardTransactionId":{original},"ipAddress":{},"ecommerce":{ecommerce}}}"#, json_string(&ip_address));
+    let reference = vec![("idempotency_key".to_owned(), key.clone()), ("card_transaction_id".to_owned(), original)];
+    Ok(HelcimRequest {
+        operation: "reverse_payment",
+        method: Method::Post,
+        path_and_query: path::PAYMENT_REVERSE.to_owned(),
+        body: Some(body),
+        idempotency_key: Some(key),
+        moves_money: true,
+        replay_safe: true,
+        reference,
+    })
+}
+
 /// `ipAddress`: the IPv4 or IPv6 address the refund is made from (Helcim requires one).
 fn ip_address(text: &str) -> Result<String> {
     let text = text.trim();
@@ -482,6 +515,32 @@ mod tests {
         assert_eq!(field(RefundPaymentParams { idempotency_key: Some("short".into()), ..base() }), "idempotency_key");
         // The Payment API may refund USD for a Canadian merchant (§7.1).
         assert!(refund_payment(&RefundPaymentParams { currency: Some("USD".into()), ..base() }, Some(Currency::Cad)).is_ok());
+    }
+
+    #[test]
+    fn reverse_payment_body() {
+        let params = ReversePaymentParams {
+            card_transaction_id: "25764674 ".into(),
+            ip_address: "203.0.113.7".into(),
+            ecommerce: None,
+            idempotency_key: Some("0f8fad5b-d9cb-469f-a165-70867728950e".into()),
+        };
+        let req = reverse_payment(&params).unwrap();
+        assert_eq!((req.method, req.path_and_query.as_str()), (Method::Post, "/payment/reverse"));
+        assert_eq!(req.body.as_deref(), Some(r#"{"cardTransactionId":25764674,"ipAddress":"203.0.113.7","ecommerce":false}"#));
+        assert!(req.moves_money && req.replay_safe);
+        assert!(req.reference.contains(&("card_transaction_id".into(), "25764674".into())));
+        let field = |params: ReversePaymentParams| match reverse_payment(&params) {
+            Err(Error::Validation { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        let base = || ReversePaymentParams { card_transaction_id: "1".into(), ip_address: "127.0.0.1".into(), ecommerce: None, idempotency_key: None };
+        assert_eq!(field(ReversePaymentParams { ip_address: "".into(), ..base() }), "ip_address");
+        assert_eq!(field(ReversePaymentParams { card_transaction_id: "-1".into(), ..base() }), "card_transaction_id");
+        assert_eq!(field(ReversePaymentParams { idempotency_key: Some("short".into()), ..base() }), "idempotency_key");
+        let online = reverse_payment(&ReversePaymentParams { ecommerce: Some(true), ..base() }).unwrap();
+        assert!(online.body.as_deref().unwrap().ends_with(r#""ecommerce":true}"#));
+        assert_eq!(online.idempotency_key.as_deref().map(str::len), Some(36));
     }
 
     fn online_params() -> RefundPaymentParams {

@@ -40,6 +40,8 @@ pub mod path {
     pub const CONNECTION_TEST: &str = "/connection-test";
     /// The Payment API's credit-card refund (§4.9).
     pub const PAYMENT_REFUND: &str = "/payment/refund";
+    /// The Payment API's reversal of a purchase in an open batch (§4.9).
+    pub const PAYMENT_REVERSE: &str = "/payment/reverse";
 
     pub fn device(code: &str) -> String {
         format!("/devices/{code}")

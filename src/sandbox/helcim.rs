@@ -57,6 +57,7 @@ pub(crate) fn router(helcim: Arc<Helcim>) -> Router {
         .route(&v2(&path::card_transaction("{id}")), get(card_transactions::card_transaction))
         // §4.9 the Payment API
         .route(&v2(path::PAYMENT_REFUND), post(payment_api::refund))
+        .route(&v2(path::PAYMENT_REVERSE), post(payment_api::reverse))
         .route(&v2(path::CONNECTION_TEST), get(connection_test))
         // Token, permission and rate limits before any handler (§2.2, §2.6).
         .route_layer(from_fn_with_state(helcim.clone(), limits::admit))
@@ -114,6 +115,7 @@ pub(crate) struct Counters {
     pub refunds_started: u64,
     /// Credit-card refunds through the Payment API (replays not counted).
     pub payment_refunds: u64,
+    pub payment_reversals: u64,
     pub card_transactions: u64,
     pub webhooks_delivered: u64,
     pub webhook_attempts: u64,

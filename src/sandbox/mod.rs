@@ -151,6 +151,7 @@ impl Shared {
             "purchases_started": helcim.purchases_started,
             "refunds_started": helcim.refunds_started,
             "payment_refunds": helcim.payment_refunds,
+            "payment_reversals": helcim.payment_reversals,
             "card_transactions": helcim.card_transactions,
             "webhooks_delivered": helcim.webhooks_delivered,
             "webhook_attempts": helcim.webhook_attempts,
@@ -330,7 +331,7 @@ impl Sandbox {
 
     /// Counters for tests: `{"requests", "pos_invoices_created", "logins", "refreshes",
     /// "by_path": {"POST /api/v1/...": n}, "purchases_started", "refunds_started",
-    /// "payment_refunds", "card_transactions", "webhooks_delivered", "webhook_attempts"}`. `requests` counts
+    /// "payment_refunds", "payment_reversals", "card_transactions", "webhooks_delivered", "webhook_attempts"}`. `requests` counts
     /// vendor API requests of both vendors (faulted ones included), not the `/_sandbox`
     /// controls; `logins` and `refreshes` count Hesabe tokens issued; the last six are
     /// Helcim's (a duplicated webhook counts as delivered twice).

@@ -5,6 +5,10 @@ HESABE = "hesabe_pos"
 HELCIM = "helcim_terminal"
 PROVIDER_CODES = (HESABE, HELCIM)
 
+#: Helcim card transaction types that give a payment back: a refund, or the reversal of a
+#: purchase still in the open batch (all of it, the same day).
+HELCIM_GIVE_BACK_TYPES = ("refund", "reverse")
+
 #: The card-terminal payment method every terminal transaction uses.
 PAYMENT_METHOD_CODE = "card_terminal"
 #: The payment method of a Hesabe payment link (KNET or a card, on Hesabe's page).

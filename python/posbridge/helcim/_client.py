@@ -212,9 +212,9 @@ class _Operations:
         """Refunds a **credit-card** purchase through Helcim's Payment API
         (``POST /payment/refund``): no device, no customer present, and the answer is the
         refund itself, a card transaction of ``type`` ``"refund"`` (read ``is_approved``).
-        The original must be in a closed (settled) batch; several partial refunds may add up
-        to its amount. Interac/debit purchases are refunded on the device instead
-        (:meth:`refund`). Needs a token with Admin processing rights.
+        The original must be in a closed (settled) batch (the same day, :meth:`reverse_payment`
+        it instead); several partial refunds may add up to its amount. Interac/debit purchases
+        are refunded on the device instead (:meth:`refund`). Needs a token with Admin processing rights.
 
         Helcim keeps the idempotency key bound to this refund for 5 minutes and answers a
         replay with the first response, so after a lost reply the request is resent **once**
@@ -248,6 +248,47 @@ class _Operations:
                 "ip_address": text(ip_address, "ip_address") or "",
                 "ecommerce": _flag(ecommerce, "ecommerce"),
                 "currency": text(currency, "currency"),
+                "idempotency_key": text(idempotency_key, "idempotency_key"),
+            },
+            _one(CardTransaction),
+        )
+
+    @operation
+    def reverse_payment(
+        self,
+        card_transaction_id: Union[int, str],
+        ip_address: str,
+        ecommerce: bool = False,
+        idempotency_key: Optional[str] = None,
+    ) -> Call[CardTransaction]:
+        """Reverses a purchase that is still in the **open** batch, for all of its amount,
+        through Helcim's Payment API (``POST /payment/reverse``): the same-day way to give the
+        money back, before the batch settles (a refund needs a closed batch). The answer is the
+        reversal itself, a card transaction of ``type`` ``"reverse"`` (read ``is_approved``).
+        Needs a token with Admin processing rights.
+
+        Idempotent like :meth:`refund_payment`: Helcim keeps the key bound to this reversal for
+        5 minutes, so after a lost reply the request is resent **once** with the same key.
+
+        :param card_transaction_id: the purchase's ``transaction_id``.
+        :param ip_address: the IPv4 or IPv6 address the reversal is made from (Helcim requires it).
+        :param ecommerce: sent as ``ecommerce``: the original was an online payment.
+        :param idempotency_key: 25–36 of ``[A-Za-z0-9_-]``; a UUID is generated when omitted.
+        :return: :class:`CardTransaction` (``type`` ``"reverse"``).
+        :raise ValidationError: bad input; nothing was sent.
+        :raise ApiError: Helcim refused (400: the batch has closed, refund it instead; already
+            refunded or reversed; 409: the key was used for another request). Nothing moved.
+        :raise OutcomeUnknownError: sent, but no usable reply even after the one resend: call
+            again with ``idempotency_key=error.idempotency_key`` within 5 minutes.
+
+        >>> reversal = client.reverse_payment(25764674, ip_address="203.0.113.7")
+        """
+        return Call(
+            "reverse_payment",
+            {
+                "card_transaction_id": text(card_transaction_id, "card_transaction_id"),
+                "ip_address": text(ip_address, "ip_address") or "",
+                "ecommerce": _flag(ecommerce, "ecommerce"),
                 "idempotency_key": text(idempotency_key, "idempotency_key"),
             },
             _one(CardTransaction),

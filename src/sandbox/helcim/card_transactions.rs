@@ -160,7 +160,9 @@ impl HelcimState {
     /// decline a suspected duplicate or add a Fee Saver surcharge to a credit-card purchase.
     pub(super) fn record(&mut self, pending: &Pending, decision: Decision, card: Option<Card>, now: Stamp, rules: Rules) -> CardTransaction {
         let original = match pending.kind {
-            PendingKind::Refund { original } => self.transactions.iter().find(|t| t.transaction_id == original).cloned(),
+            PendingKind::Refund { original } | PendingKind::Reverse { original } => {
+                self.transactions.iter().find(|t| t.transaction_id == original).cloned()
+            }
             PendingKind::Purchase { .. } => None,
         };
         let (card_type, card_number, card_token, card_holder_name) = match &original {
@@ -205,7 +207,11 @@ impl HelcimState {
             date_created: now.mountain_datetime(),
             status: if approved { "APPROVED" } else { "DECLINED" },
             user: HELCIM_SYSTEM,
-            kind: if purchase { "purchase" } else { "refund" },
+            kind: match pending.kind {
+                PendingKind::Purchase { .. } => "purchase",
+                PendingKind::Refund { .. } => "refund",
+                PendingKind::Reverse { .. } => "reverse",
+            },
             amount,
             currency: amount.currency().code(),
             avs_response: String::new(),
@@ -228,8 +234,8 @@ impl HelcimState {
         transaction
     }
 
-    /// What is left to refund of a purchase: its amount less approved refunds and refunds
-    /// waiting on a device.
+    /// What is left to refund of a purchase: its amount less approved refunds (a reversal is
+    /// all of it) and refunds waiting on a device.
     pub(super) fn refundable_minor(&self, original: &CardTransaction) -> u64 {
         let refunded: u64 = self
             .transactions

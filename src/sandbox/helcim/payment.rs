@@ -33,6 +33,8 @@ const USE_DEVICE: &str =
     "Interac and debit transactions cannot be refunded through the Payment API: refund them on a device (POST /devices/{code}/payment/refund) with the customer's card";
 /// Where a refund of a transaction in an open batch goes instead (§7.4).
 const USE_REVERSE: &str = "The original transaction is in an open batch: reverse it instead (POST /payment/reverse)";
+/// Where a reversal of a settled transaction goes instead (§4.9).
+pub(super) const USE_REFUND: &str = "The original transaction is in a closed batch: refund it instead (POST /payment/refund)";
 
 /// What a device shows until the customer acts.
 #[derive(Debug, Clone)]
@@ -53,6 +55,8 @@ pub(crate) enum PendingKind {
     /// `invoice_given`: the POS sent `invoiceNumber` (`terminalCancel` echoes it, §10 #5).
     Purchase { invoice_given: bool },
     Refund { original: u64 },
+    /// A purchase reversed whole through the Payment API (never on a device).
+    Reverse { original: u64 },
 }
 
 /// The first successful request made with an idempotency key, and what it was answered.
@@ -320,13 +324,17 @@ pub(super) fn amount(errors: &mut FieldErrors, field: &str, raw: Option<&RawValu
 
 /// `originalTransactionId`: an integer (a string of digits is taken too).
 pub(super) fn transaction_id(errors: &mut FieldErrors, raw: Option<&RawValue>) -> Option<u64> {
-    const FIELD: &str = "originalTransactionId";
+    card_transaction_id(errors, "originalTransactionId", "Original transaction id", raw)
+}
+
+/// A card transaction id in `field` (`label` in messages): a JSON integer, or its digits quoted.
+pub(super) fn card_transaction_id(errors: &mut FieldErrors, field: &str, label: &str, raw: Option<&RawValue>) -> Option<u64> {
     let text = raw.map(RawValue::get).map(|t| t.trim_matches('"'));
     match text.filter(|t| *t != "null") {
-        None => errors.fail(FIELD, "Original transaction id is required"),
+        None => errors.fail(field, format!("{label} is required")),
         Some(text) => match text.parse::<u64>() {
             Ok(id) if text.bytes().all(|b| b.is_ascii_digit()) => return Some(id),
-            _ => errors.fail(FIELD, "Original transaction id must be an integer"),
+            _ => errors.fail(field, format!("{label} must be an integer")),
         },
     }
     None

@@ -205,7 +205,8 @@ class PosbridgePosRequest(models.Model):
     def _send_refund(self):
         """Refund part or all of the original payment through its vendor: Hesabe's Merchant API
         refund request (Hesabe approves it later), a Helcim debit card on the device (the customer
-        taps the original card), a Helcim credit card through the Payment API (at once). Sent
+        taps the original card), a Helcim credit card through the Payment API (at once; all of it
+        the same day: a reversal, `_posbridge_helcim_give_back`). Sent
         once: a lost reply leaves it pending, flagged, looked up by the original's reference."""
         self.ensure_one()
         original = self.original_id
@@ -225,9 +226,11 @@ class PosbridgePosRequest(models.Model):
                               currency=self.currency_id.name, idempotency_key=self.idempotency_key)
                 self.write({"state": "pending", "sent_date": fields.Datetime.now()})
             else:
-                card_transaction = client.refund_payment(
-                    int(original.vendor_reference), amount, ip_address=self._ip_address(),
-                    currency=self.currency_id.name, idempotency_key=self.idempotency_key)
+                given_back = (original.refund_ids - self).filtered(lambda r: r.state in REFUND_HOLDING_STATES)
+                card_transaction = provider._posbridge_helcim_give_back(
+                    int(original.vendor_reference), amount,
+                    whole=not given_back and self.currency_id.compare_amounts(abs(self.amount), abs(original.amount)) == 0,
+                    currency=self.currency_id.name, ip_address=self._ip_address(), idempotency_key=self.idempotency_key)
                 self.write({"sent_date": fields.Datetime.now()})
                 self._posbridge_apply(provider._posbridge_helcim_data(card_transaction))
         except posbridge.OutcomeUnknownError:
@@ -299,7 +302,7 @@ class PosbridgePosRequest(models.Model):
         # amount, that no other refund of it holds
         held = set((self.original_id.refund_ids - self).mapped("vendor_reference"))
         for card_transaction in client.find_card_transactions(self.original_id.name):
-            if (card_transaction.type == "refund" and str(card_transaction.transaction_id) not in held
+            if (card_transaction.type in const.HELCIM_GIVE_BACK_TYPES and str(card_transaction.transaction_id) not in held
                     and self._amount_matches(card_transaction.amount, card_transaction.currency)):
                 return provider._posbridge_helcim_data(card_transaction)
         return None

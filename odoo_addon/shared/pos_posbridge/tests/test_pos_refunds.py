@@ -39,9 +39,14 @@ class TestPosRefunds(PosbridgePosCase):
 
     def test_helcim_credit_refund_through_the_payment_api(self):
         paid = self._helcim_paid(30.0, "VI")
-        started = self.sandbox.stats()["purchases_started"]
+        before = self.sandbox.stats()
+        started = before["purchases_started"]
         answer = self._refund(self.helcim_method, self.register, 30.0, paid)
         self.assertEqual(answer["state"], "done", answer)
+        after = self.sandbox.stats()
+        self.assertEqual((after["payment_reversals"], after["payment_refunds"]),
+                         (before["payment_reversals"], before["payment_refunds"] + 1),
+                         "the batch has settled: Helcim refused the reversal (moving nothing), then refunded")
         self.assertIn("Refund of " + paid.name, answer["receipt"])
         self.assertEqual(self.sandbox.stats()["purchases_started"], started, "nothing on the device")
         self.assertEqual(paid._refundable(), 0.0)
@@ -49,12 +54,22 @@ class TestPosRefunds(PosbridgePosCase):
         self.assertEqual(again["state"], "error")
         self.assertIn("left to refund", again["message"])
 
-    def test_helcim_refund_in_an_open_batch_is_refused_in_the_vendors_words(self):
-        paid = self._helcim_paid(8.0, "VI", close_batch=False)
-        answer = self._refund(self.helcim_method, self.register, 8.0, paid)
-        self.assertEqual(answer["state"], "error")
-        self.assertIn("open batch", answer["message"])
+    def test_helcim_same_day_refund_reverses_all_of_it(self):
+        paid = self._helcim_paid(8.0, "VI", close_batch=False)  # the day's batch is still open
+        part = self._refund(self.helcim_method, self.register, 3.0, paid)
+        self.assertEqual(part["state"], "error", "Helcim refunds part of a payment once its batch settled")
+        self.assertIn("open batch", part["message"], "in Helcim's words")
         self.assertEqual(paid._refundable(), 8.0, "a refused refund holds nothing")
+        before = self.sandbox.stats()
+        whole = self._refund(self.helcim_method, self.register, 8.0, paid)
+        self.assertEqual(whole["state"], "done", whole)
+        after = self.sandbox.stats()
+        self.assertEqual((after["payment_reversals"], after["payment_refunds"]),
+                         (before["payment_reversals"] + 1, before["payment_refunds"]), "reversed, not refunded")
+        vendor = self.helcim._posbridge_client().find_card_transactions(paid.name)
+        self.assertEqual([(t.type, t.amount) for t in vendor], [("purchase", self.D("8.00")), ("reverse", self.D("8.00"))])
+        self.assertEqual(self._request(whole).vendor_reference, str(vendor[1].transaction_id))
+        self.assertEqual(paid._refundable(), 0.0)
 
     def test_never_more_than_was_paid(self):
         paid = self._helcim_paid(10.0, "IN")

@@ -1,6 +1,7 @@
 import hashlib
 import logging
 import threading
+import uuid
 
 import posbridge
 from posbridge import helcim, hesabe
@@ -394,7 +395,8 @@ class PaymentProvider(models.Model):
             else:
                 invoice = client.find_pos_invoice(invoice_number=reference)
             return invoice and self._posbridge_hesabe_data(invoice, reference)
-        found = client.find_card_transactions(reference)
+        # the purchase, not a refund or reversal of it (they carry its invoice number too)
+        found = [t for t in client.find_card_transactions(reference) if t.type not in const.HELCIM_GIVE_BACK_TYPES]
         approved = [t for t in found if t.is_approved]
         chosen = (approved or found)[-1:] or [None]
         return chosen[0] and self._posbridge_helcim_data(chosen[0])
@@ -426,6 +428,31 @@ class PaymentProvider(models.Model):
             "message": card_transaction.errors,
             "type": card_transaction.type,
         }
+
+    def _posbridge_helcim_give_back(self, transaction_id, amount, whole, *, currency, ip_address, idempotency_key):
+        """Give part or all of a Helcim credit-card payment back without the card: all of it by a
+        reversal while its batch is still open (the same day: Helcim refunds settled payments
+        only), else a refund through the Payment API. A reversal Helcim refuses (400: the batch
+        has settled) moved nothing, and the refund follows. Each request has its own
+        idempotency key, derived from `idempotency_key`.
+
+        :param bool whole: `amount` is all of the payment and nothing of it was given back yet.
+        :return: the reversal's or the refund's card transaction.
+        :raise posbridge.Error: Helcim refused the refund, or the reply was lost.
+        """
+        self.ensure_one()
+        client = self._posbridge_client()
+        if whole:
+            try:
+                return client.reverse_payment(transaction_id, ip_address,
+                                              idempotency_key=str(uuid.uuid5(uuid.NAMESPACE_OID, idempotency_key)))
+            except posbridge.ApiError as error:
+                if error.status_code != 400:
+                    raise
+                _logger.info("posbridge: Helcim did not reverse transaction %s (%s); refunding it",
+                             transaction_id, error.message)
+        return client.refund_payment(transaction_id, amount, ip_address=ip_address, currency=currency,
+                                     idempotency_key=idempotency_key)
 
     def _posbridge_hesabe_pos_token(self, transaction_id, reference):
         """The payment token of a paid Hesabe POS invoice, which a refund request names: the row

@@ -241,7 +241,7 @@ class PaymentTransaction(models.Model):
         source = self.source_transaction_id
         held = set((source.child_transaction_ids - self).mapped("provider_reference"))
         for card_transaction in client.find_card_transactions(source.reference):
-            if (card_transaction.type == "refund" and str(card_transaction.transaction_id) not in held
+            if (card_transaction.type in const.HELCIM_GIVE_BACK_TYPES and str(card_transaction.transaction_id) not in held
                     and self._posbridge_amount_matches(card_transaction.amount, card_transaction.currency)):
                 return self.provider_id._posbridge_helcim_data(card_transaction)
         return None
@@ -432,7 +432,7 @@ class PaymentTransaction(models.Model):
         if isinstance(event, helcim.CardTransactionEvent):
             card_transaction = provider._posbridge_client().event_transaction(event)
             data = provider._posbridge_helcim_data(card_transaction)
-            if card_transaction.type == "refund":
+            if card_transaction.type in const.HELCIM_GIVE_BACK_TYPES:
                 tx = self._posbridge_refund_for(provider, card_transaction)
             else:
                 tx = self._posbridge_request_by_reference(provider, data["reference"])
@@ -494,7 +494,8 @@ class PaymentTransaction(models.Model):
 
     def _posbridge_send_refund(self):
         """Send this refund transaction through the vendor. Hesabe: the Merchant API refund
-        request; Helcim: debit cards on the device, credit cards through the Payment API.
+        request; Helcim: debit cards on the device, credit cards through the Payment API (all of
+        a payment the same day: a reversal, `_posbridge_helcim_give_back`).
 
         :raise UserError: the vendor refused.
         """
@@ -520,9 +521,13 @@ class PaymentTransaction(models.Model):
                     source.posbridge_terminal_id.display_name))
             else:
                 self.posbridge_idempotency_key = str(uuid.uuid4())
-                card_transaction = client.refund_payment(
-                    int(source.provider_reference), amount, ip_address=self._posbridge_ip_address(),
-                    currency=self.currency_id.name, idempotency_key=self.posbridge_idempotency_key,
+                given_back = (source.child_transaction_ids - self).filtered(
+                    lambda tx: tx.operation == "refund" and tx.state in ("pending", "done"))
+                card_transaction = provider._posbridge_helcim_give_back(
+                    int(source.provider_reference), amount,
+                    whole=not given_back and self.currency_id.compare_amounts(abs(self.amount), source.amount) == 0,
+                    currency=self.currency_id.name, ip_address=self._posbridge_ip_address(),
+                    idempotency_key=self.posbridge_idempotency_key,
                 )
                 self.provider_reference = str(card_transaction.transaction_id)
                 if card_transaction.is_approved:

@@ -10,12 +10,13 @@ from .common import PosbridgeCase
 
 @tagged("post_install", "-at_install")
 class TestRefunds(PosbridgeCase):
-    def _paid_helcim_order(self, card_type, price=40.0):
+    def _paid_helcim_order(self, card_type, price=40.0, close_batch=True):
         order = self._order("CAD", price=price)
         tx = self._push(order, self.terminal_dy6l)
         self._helcim_pay(tx, card_type=card_type)
         self.assertEqual(tx.state, "done")
-        self.sandbox.helcim_close_batch()  # Helcim refunds settled purchases only
+        if close_batch:
+            self.sandbox.helcim_close_batch()  # Helcim refunds settled purchases only
         return order, tx
 
     def _refund(self, tx, amount):
@@ -45,6 +46,21 @@ class TestRefunds(PosbridgeCase):
         with self.assertRaises(UserError):
             tx.action_refund(amount_to_refund=0.01)
         self.assertEqual(self.sandbox.stats()["refunds_started"], 0, "no device was asked")
+
+    def test_helcim_same_day_refund_of_all_of_it_is_a_reversal(self):
+        order, tx = self._paid_helcim_order("MC", price=18.0, close_batch=False)
+        with self.assertRaisesRegex(UserError, "open batch"):
+            self._refund(tx, 5.0)  # a part: only once the batch has settled, in Helcim's words
+        before = self.sandbox.stats()
+        refund = self._refund(tx, 18.0)
+        self.assertEqual(refund.state, "done", refund.state_message)
+        self.assertTrue(refund.payment_id, "the outbound account.payment")
+        after = self.sandbox.stats()
+        self.assertEqual((after["payment_reversals"], after["payment_refunds"]),
+                         (before["payment_reversals"] + 1, before["payment_refunds"]))
+        vendor = self.helcim._posbridge_client().find_card_transactions(tx.reference)
+        self.assertEqual([t.type for t in vendor], ["purchase", "reverse"])
+        self.assertEqual(refund.provider_reference, str(vendor[1].transaction_id))
 
     def test_helcim_debit_refund_on_device(self):
         order, tx = self._paid_helcim_order("IN")
