@@ -17,8 +17,13 @@ pub struct Http {
 }
 
 impl Http {
-    pub fn new(timeout: Duration) -> Result<Self> {
-        tls_config()?;
+    /// The pools for a vendor at `base_url`. An `https://` vendor needs the platform's trust
+    /// store, and a machine without one gets a clear error here; a plain `http://` one (the
+    /// sandbox) works without it.
+    pub fn new(timeout: Duration, base_url: &str) -> Result<Self> {
+        if base_url.starts_with("https://") {
+            tls_config()?;
+        }
         Ok(Http { timeout, sync: OnceLock::new(), shared: OnceLock::new() })
     }
 
@@ -37,7 +42,7 @@ impl Http {
 /// headers and must not be replayed to another host).
 fn http_client(timeout: Duration) -> Result<reqwest::Client> {
     reqwest::Client::builder()
-        .tls_backend_preconfigured(tls_config()?)
+        .tls_backend_preconfigured(client_tls()?)
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .redirect(reqwest::redirect::Policy::none())
@@ -66,6 +71,25 @@ fn tls_config() -> Result<rustls::ClientConfig> {
     })
     .clone()
     .map_err(|e| Error::Config(format!("could not set up TLS: {e}")))
+}
+
+/// The TLS settings for a client that may only ever speak plain HTTP (the sandbox's webhooks,
+/// a vendor at an `http://` URL): the platform's when it has a trust store, else ones that
+/// trust no certificate at all, so that a machine without CA certificates (a slim container)
+/// still reaches 127.0.0.1 and any `https://` connection fails verification instead of going
+/// out unchecked.
+pub fn client_tls() -> Result<rustls::ClientConfig> {
+    if let Ok(config) = tls_config() {
+        return Ok(config);
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Config(format!("could not set up TLS: {e}")))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// Checks a vendor base URL: http(s), no trailing slash, no query.

@@ -134,7 +134,7 @@ impl HelcimClient {
             return Err(Error::Config("a Helcim merchant's currency is CAD or USD".into()));
         }
         let base_url = transport::base_url(&config.base_url)?;
-        let http = transport::Http::new(config.timeout)?;
+        let http = transport::Http::new(config.timeout, &base_url)?;
         let limiter = config.rate_limit.then(Limiter::new);
         Ok(HelcimClient { config: HelcimConfig { base_url, ..config }, http, limiter })
     }

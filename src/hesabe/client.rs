@@ -121,7 +121,7 @@ impl HesabeClient {
             return Err(Error::Config("username and password are required".into()));
         }
         let base_url = transport::base_url(&config.base_url)?;
-        let http = transport::Http::new(config.timeout)?;
+        let http = transport::Http::new(config.timeout, &base_url)?;
         Ok(HesabeClient {
             config: HesabeConfig { base_url, ..config },
             codec,

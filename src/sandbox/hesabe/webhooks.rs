@@ -81,6 +81,7 @@ impl Sender {
     pub fn new(timeout: Duration, faults: Arc<FaultBook>, shutdown: watch::Receiver<bool>) -> Result<Sender> {
         let runtime = Handle::try_current().map_err(|_| Error::Config("the sandbox must be started inside a tokio runtime".into()))?;
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::transport::client_tls()?)
             .timeout(timeout)
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
