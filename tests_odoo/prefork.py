@@ -37,6 +37,7 @@ import argparse
 import concurrent.futures as cf
 import contextlib
 import http.cookiejar
+import itertools
 import json
 import os
 import queue
@@ -620,6 +621,7 @@ class Pos:
         a = self.a = stack.admin_rpc
         cur = stack.currency_ids
         self.methods: dict[str, int] = {}
+        self.receipts = itertools.count(1)  # the receipt numbers of the orders paid on a terminal
         self.registers: list[dict[str, Any]] = []
         for vendor, currency, code in (("hesabe", "KWD", HESABE), ("helcim", "CAD", HELCIM)):
             bank = a.kw("account.journal", "create", {"name": f"Card {currency}", "type": "bank",
@@ -677,7 +679,7 @@ class Pos:
         off = self.stack.log_offset()
         t0 = time.perf_counter()
         answer = self.a.kw("pos.payment.method", "posbridge_pos_send", [self.methods[register["vendor"]]], {
-            "config_id": register["config"], "order_uuid": str(uuid.uuid4()), "order_name": "Order bench",
+            "config_id": register["config"], "order_uuid": str(uuid.uuid4()), "order_name": f"Order {register['config']:05d}-001-{next(self.receipts):04d}",
             "line_uuid": str(uuid.uuid4()), "attempt": 1, "amount": amount, "partner_id": self.stack.partner_id})
         rtt = (time.perf_counter() - t0) * 1000
         line = self.stack.wait_request_line(off, "posbridge_pos_send")

@@ -70,7 +70,7 @@ def pos_steps(helcim: int, hesabe: int, series: str) -> list[dict[str, object]]:
         {"click": ".paymentmethods .paymentmethod .payment-name:contains(Card (helcim))"},
         {"shot": "pos_helcim_waiting", "wait": ".paymentline .electronic_status:contains(DY6L)"},
         {"pay": "DY6L"},
-        {"shot": "pos_helcim_receipt", "wait": ".receipt-screen .pos-receipt:contains(PBP-)"},
+        {"shot": "pos_helcim_receipt", "wait": ".receipt-screen .pos-receipt:contains(Reference: )"},
         *open_register(hesabe),
         {"click": ".paymentmethods .paymentmethod .payment-name:contains(Card (hesabe))"},
         {"shot": "pos_hesabe_waiting", "wait": ".posbridge_simulate_declined"},

@@ -184,14 +184,13 @@ class PosPaymentMethod(models.Model):
         if busy:
             return {"state": "error", "message": busy}
         partner = self.env["res.partner"].sudo().browse(int(data.get("partner_id") or 0)).exists()
-        request = Request.create({
-            "name": Request._next_reference(config),
+        request = Request._create_for_order({
             "kind": "refund" if original else "payment", "original_id": original.id,
             "config_id": config.id, "session_id": session.id, "payment_method_id": self.id,
             "terminal_id": terminal.id, "company_id": config.company_id.id, "currency_id": currency.id,
             "amount": amount, "order_uuid": data.get("order_uuid"), "order_name": data.get("order_name"),
             "line_uuid": line_uuid, "attempt": attempt, "idempotency_key": str(uuid.uuid4()),
-        })
+        }, config, data.get("order_name"))
         # Durable before the vendor hears of it: whatever fails later, the request is there to reconcile.
         commit_unless_testing(self.env)
         if original:

@@ -3,12 +3,15 @@ record, so that nothing depends on the cashier's browser staying open. It is not
 `payment.transaction`: the POS books its payments at session close, through the payment
 method's journal, and a transaction would book them a second time."""
 
+import itertools
 import logging
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import posbridge
+import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -34,6 +37,11 @@ REFUND_HOLDING_STATES = ("sending", "pending", "requested", "done")
 #: Helcim's debit cards (Interac, debit) refund on the device, with the card; credit cards
 #: through the Payment API.
 HELCIM_DEBIT_CARDS = ("IN", "DB")
+#: What the vendors get of a POS order's receipt number: its ASCII end ("00042-001-0001" on
+#: 18.0, "261-3-000012" on 19.0; any word the POS puts before it is translated).
+ORDER_REFERENCE = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,39}$")
+#: The unique index on the request's name (its vendor invoice number).
+NAME_INDEX = "posbridge_pos_request_name"
 
 
 class PosbridgePosRequest(models.Model):
@@ -44,7 +52,8 @@ class PosbridgePosRequest(models.Model):
 
     name = fields.Char(
         string="Reference", required=True, readonly=True, copy=False, index=True,
-        help="The vendor's invoice number for this request: Hesabe's and Helcim's reports show it.",
+        help="The vendor's invoice number for this request: the POS order's receipt number and the "
+        "request's number on that order. Hesabe's and Helcim's reports show it.",
     )
     state = fields.Selection(
         [("sending", "Sending"), ("pending", "Waiting on the terminal"),
@@ -118,7 +127,7 @@ class PosbridgePosRequest(models.Model):
             " ON posbridge_pos_request (line_uuid, attempt)"
         )
         self.env.cr.execute(
-            "CREATE UNIQUE INDEX IF NOT EXISTS posbridge_pos_request_name ON posbridge_pos_request (name)"
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {NAME_INDEX} ON posbridge_pos_request (name)"
         )
 
     # === HELPERS === #
@@ -177,6 +186,33 @@ class PosbridgePosRequest(models.Model):
             request.config_id._notify(const.POS_BUS_NOTIFICATION, {"reference": request.name})
 
     # === SENDING === #
+
+    @api.model
+    def _create_for_order(self, vals, config, order_name):
+        """Create a request named after its POS order: the order's receipt number and the
+        request's place among that order's requests (``00042-001-0001-1``, then ``-2`` for a
+        retry or a second card), as Odoo numbers a sale order's transactions. The name is the
+        vendor's invoice number: Helcim files the payment under it, Hesabe's reports show it,
+        and the merchant finds the order from either. A line without a usable receipt number,
+        or whose name another line of the order has just taken in a transaction this one cannot
+        see yet, is numbered by the ``PBP-`` sequence instead."""
+        match = ORDER_REFERENCE.search((order_name or "").strip())
+        base = match.group() if match and any(c.isdigit() for c in match.group()) else None
+        if base:
+            taken = self._names_taken(base)
+            name = next(f"{base}-{n}" for n in itertools.count(1) if f"{base}-{n}" not in taken)
+            try:
+                with self.env.cr.savepoint():
+                    return self.create({**vals, "name": name})
+            except psycopg2.errors.UniqueViolation as error:
+                if error.diag.constraint_name != NAME_INDEX:
+                    raise
+        return self.create({**vals, "name": self._next_reference(config)})
+
+    @api.model
+    def _names_taken(self, base):
+        """The names of the requests numbered after the receipt number `base`."""
+        return set(self.search([("name", "=like", f"{base}-%")]).mapped("name"))
 
     @api.model
     def _next_reference(self, config):

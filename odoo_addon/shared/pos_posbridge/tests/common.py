@@ -2,6 +2,7 @@
 currency, with a terminal payment method; a cashier and a POS manager; the verbs as the POS
 calls them."""
 
+import itertools
 import uuid
 from datetime import timedelta
 
@@ -12,6 +13,14 @@ from odoo.addons.bus.models.bus import channel_with_db, hashable
 from odoo.addons.posbridge.tests.common import PosbridgeCase
 
 PURCHASE_PATH = "/v2/devices/DY6L/payment/purchase"
+#: Receipt numbers for the tests' orders. The sandbox outlives each test's rollback, so every
+#: order gets one of its own, as a register's orders do: the vendor never sees one twice.
+ORDER_NUMBERS = itertools.count(1)
+
+
+def order_number():
+    """A receipt number no other test has used, as 18.0's POS writes one."""
+    return f"{next(ORDER_NUMBERS):05d}-001-0001"
 
 
 class PosbridgePosCase(PosbridgeCase):
@@ -56,9 +65,11 @@ class PosbridgePosCase(PosbridgeCase):
             "name": name, "journal_id": journal.id, "payment_method_type": "terminal",
             "use_payment_terminal": provider.code, "posbridge_provider_id": provider.id})
 
-    def _send(self, method, register, amount, line_uuid=None, attempt=1, user=None, **refund):
+    def _send(self, method, register, amount, line_uuid=None, attempt=1, user=None,
+              order_name=None, **refund):
         return method.with_user(user or self.cashier).posbridge_pos_send({
-            "config_id": register.id, "order_uuid": str(uuid.uuid4()), "order_name": "Order 00042-001-0001",
+            "config_id": register.id, "order_uuid": str(uuid.uuid4()),
+            "order_name": f"Order {order_number()}" if order_name is None else order_name,
             "line_uuid": line_uuid or str(uuid.uuid4()), "attempt": attempt, "amount": amount,
             "partner_id": self.partner.id, **refund})
 

@@ -2,12 +2,13 @@
 over real HTTP to the embedded sandbox (Helcim's signed webhooks into Odoo's route)."""
 
 import uuid
+from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import PURCHASE_PATH, PosbridgePosCase
+from .common import PURCHASE_PATH, PosbridgePosCase, order_number
 
 
 @tagged("post_install", "-at_install")
@@ -22,7 +23,7 @@ class TestPosRequests(PosbridgePosCase):
         started = self.sandbox.stats()["purchases_started"]
         answer = self._send(self.helcim_method, self.register, 12.34)
         self.assertEqual(answer["state"], "pending", answer)
-        self.assertTrue(answer["reference"].startswith("PBP-"))
+        self.assertRegex(answer["reference"], r"^\d{5}-001-0001-1$", "the order's receipt number, its first request")
         self.assertEqual(answer["terminal"], "DY6L", "the register's terminal")
         self.assertEqual(self.sandbox.stats()["purchases_started"], started + 1)
         self._customer_taps()
@@ -83,15 +84,46 @@ class TestPosRequests(PosbridgePosCase):
         self.assertAlmostEqual(helcim._lookup_interval().total_seconds(), 40 / 0.75, places=3)
 
     def test_decline_then_retry(self):
-        line = str(uuid.uuid4())
-        first = self._send(self.helcim_method, self.register, 5.0, line_uuid=line)
+        line, number = str(uuid.uuid4()), order_number()
+        first = self._send(self.helcim_method, self.register, 5.0, line_uuid=line, order_name=number)
         self._customer_taps("declined")
         self.assertEqual(self._request(first).state, "declined")
         self.assertEqual(self._status(self.helcim_method, self.register, first)["state"], "declined")
-        second = self._send(self.helcim_method, self.register, 5.0, line_uuid=line, attempt=2)
-        self.assertNotEqual(second["reference"], first["reference"])
+        second = self._send(self.helcim_method, self.register, 5.0, line_uuid=line, attempt=2, order_name=number)
+        self.assertEqual([first["reference"], second["reference"]], [f"{number}-1", f"{number}-2"])
         self._customer_taps()
         self.assertEqual(self._request(second).state, "done")
+
+    def test_vendor_invoice_number_is_the_order_reference(self):
+        """The vendors file each request under its POS order's receipt number and its number on
+        that order; a line with no usable receipt number, or one that loses its name to another
+        line of the order committed meanwhile, gets the PBP- sequence."""
+        number, nineteen = order_number(), f"261-3-{order_number()}"
+        answer = self._send(self.helcim_method, self.register, 3.0, order_name=f"Order {number}")
+        self.assertEqual(answer["reference"], f"{number}-1")
+        self._customer_taps()
+        [transaction] = self.helcim._posbridge_client().find_card_transactions(f"{number}-1")
+        self.assertEqual(transaction.invoice_number, f"{number}-1", "Helcim files the payment under it")
+        self.assertEqual(str(transaction.transaction_id), self._request(answer).vendor_reference)
+        arabic = self._send(self.helcim_method, self.register, 2.0, order_name=f"طلب {number}")
+        self.assertEqual(arabic["reference"], f"{number}-2", "the translated word is left out")
+        self._customer_taps()
+        self.assertEqual(self._send(self.helcim_method, self.register, 1.0, order_name=nineteen)["reference"],
+                         f"{nineteen}-1", "19.0's receipt numbers")
+        self._customer_taps()
+        for name in ("", "Order", "طلب"):
+            self.assertTrue(self._send(self.helcim_method, self.register, 1.0, order_name=name)["reference"].startswith("PBP-"),
+                            name)
+            self._customer_taps()
+        raced_number = order_number()
+        self.assertEqual(self._send(self.hesabe_method, self.kwd_register, 1.0, order_name=raced_number)["reference"],
+                         f"{raced_number}-1")
+        Request = type(self.env["posbridge.pos.request"])
+        # another line of the same order took -1 in a transaction this one cannot see yet
+        with patch.object(Request, "_names_taken", lambda self, base: set()), mute_logger("odoo.sql_db"):
+            raced = self._send(self.helcim_method, self.register, 1.0, order_name=raced_number)
+        self.assertTrue(raced["reference"].startswith("PBP-"), raced)
+        self.assertEqual(raced["state"], "pending", "the line is sent all the same")
 
     def test_cancelled_on_the_device(self):
         answer = self._send(self.helcim_method, self.register, 5.0)
@@ -189,7 +221,7 @@ class TestPosRequests(PosbridgePosCase):
         self.env.flush_all()
         self.sandbox.inject_fault("delay", path=PURCHASE_PATH, delay=0.5)
         started = self.sandbox.stats()["purchases_started"]
-        data = {"order_uuid": str(uuid.uuid4()), "order_name": "Order 00042-001-0002",
+        data = {"order_uuid": str(uuid.uuid4()), "order_name": f"Order {order_number()}",
                 "line_uuid": str(uuid.uuid4()), "attempt": 1, "amount": 7.0, "partner_id": self.partner.id}
         replies = self._send_at_once(self.helcim_method, self.register, data)
         results = [r.get("result") for r in replies]
@@ -204,13 +236,13 @@ class TestPosRequests(PosbridgePosCase):
         self.assertTrue(all(t["name"] != "A99" for t in terminals), "Helcim's only, of the register's company")
         other = next(t for t in terminals if t["name"] == "NBL7")
         answer = self.helcim_method.with_user(self.cashier).posbridge_pos_send({
-            "config_id": self.register.id, "order_uuid": str(uuid.uuid4()), "order_name": "Order 1",
+            "config_id": self.register.id, "order_uuid": str(uuid.uuid4()), "order_name": f"Order {order_number()}",
             "line_uuid": str(uuid.uuid4()), "attempt": 1, "amount": 3.0, "terminal_id": other["id"]})
         self.assertEqual((answer["state"], answer["terminal"]), ("pending", other["name"]), answer)
         busy = self.helcim_method.with_user(self.cashier).posbridge_pos_terminals(self.register.id)
         self.assertTrue(next(t for t in busy if t["id"] == other["id"])["busy"])
         refused = self.helcim_method.with_user(self.cashier).posbridge_pos_send({
-            "config_id": self.register.id, "order_uuid": str(uuid.uuid4()), "order_name": "Order 2",
+            "config_id": self.register.id, "order_uuid": str(uuid.uuid4()), "order_name": f"Order {order_number()}",
             "line_uuid": str(uuid.uuid4()), "attempt": 1, "amount": 3.0, "terminal_id": self.terminal_a99.id})
         self.assertEqual(refused["state"], "error", "another provider's terminal")
         self.sandbox.helcim_complete(other["name"], outcome="timeout")

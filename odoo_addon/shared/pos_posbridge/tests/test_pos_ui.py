@@ -52,6 +52,9 @@ class TestPosUi(PosbridgePosCase):
         self.assertEqual(request.card_type, "VI")
         self.assertTrue(request.pos_payment_id, "the synced order's payment is linked to its request")
         self.assertEqual(request.pos_payment_id.posbridge_reference, request.name)
+        number = request.pos_payment_id.pos_order_id.pos_reference.split()[-1]  # 18.0: "Order 00007-001-0001"
+        self.assertEqual(request.name, f"{number}-1",
+                         "the vendor's invoice number: the order's receipt number, its first request")
         self.assertEqual(request.pos_payment_id.amount, request.amount)
         self.assertEqual(request.pos_payment_id.pos_order_id.amount_total, request.amount, "paid in full, on the terminal")
         self.assertFalse(request.to_review)
@@ -71,3 +74,5 @@ class TestPosUi(PosbridgePosCase):
         self.assertFalse(requests[0].pos_payment_id)
         self.assertEqual(payment.pos_order_id.amount_paid, payment.amount)
         self.assertEqual(payment.amount, requests[1].amount)
+        number = payment.pos_order_id.pos_reference.split()[-1]
+        self.assertEqual(requests.mapped("name"), [f"{number}-1", f"{number}-2"], "the order's number, each attempt's")

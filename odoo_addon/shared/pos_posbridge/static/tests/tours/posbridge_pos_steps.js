@@ -11,6 +11,19 @@ const receiptShows = (text) => ({
     trigger: `.receipt-screen .pos-receipt:contains("${text}")`,
 });
 const click = (trigger, content) => ({ content, trigger, run: "click" });
+/** The terminal's reference on the receipt is the order's number, printed on the same receipt,
+ * and the request's number on that order (the vendor's invoice number). */
+const receiptReference = (attempt) => ({
+    content: `the receipt's reference is the order's number, request ${attempt}`,
+    trigger: ".receipt-screen .pos-receipt:contains('Reference: ')",
+    run: function () {
+        const text = this.anchor.textContent;
+        const found = text.match(/Reference: ([0-9A-Za-z-]+)-(\d+)/);
+        if (!found || found[2] !== String(attempt) || text.split(found[1]).length < 3) {
+            throw new Error(`the receipt's reference is not the order's number, request ${attempt}: ${text}`);
+        }
+    },
+});
 
 function sell(U) {
     return [
@@ -29,7 +42,7 @@ export function helcimPay(U) {
         line("Waiting on terminal DY6L"),
         U.ReceiptScreen.isShown(),
         receiptShows("Card: VI"),
-        receiptShows("Reference: PBP-"),
+        receiptReference(1),
         U.ReceiptScreen.clickNextOrder(),
     ].flat();
 }
@@ -50,7 +63,7 @@ export function declineThenRetry(U) {
         line("Waiting on terminal terminal1323"),
         click(".posbridge_simulate_paid", "the customer pays on the terminal"),
         U.ReceiptScreen.isShown(),
-        receiptShows("Reference: PBP-"),
+        receiptReference(2),
         U.ReceiptScreen.clickNextOrder(),
     ].flat();
 }
