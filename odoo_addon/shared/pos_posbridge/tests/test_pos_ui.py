@@ -19,9 +19,10 @@ class TestPosUi(PosbridgePosCase):
         with patch.object(WebsocketConnectionHandler, "websocket_allowed", return_value=True):
             self.start_tour(f"/pos/ui?config_id={register.id}", tour, login="admin", timeout=180)
 
-    def test_tour_helcim_pay(self):
-        """Helcim: the signed webhook reaches Odoo, the register's bus tells the POS, the line is
-        done, the order validates itself and the receipt shows the card and the references."""
+    def _customer_at_the_terminal(self):
+        """A thread playing the customer at DY6L: taps the card once a purchase has reached the
+        device, then tells the register over its bus, as the webhook's commit does in production.
+        Returns the event that stops it and the thread."""
         channel = self._register_channel(self.register)
         started = self.sandbox.stats()["purchases_started"]
         known = self._webhook_ids()
@@ -44,6 +45,12 @@ class TestPosUi(PosbridgePosCase):
         thread = threading.Thread(target=customer, daemon=True)
         thread.start()
         self.addCleanup(stop.set)
+        return stop, thread
+
+    def test_tour_helcim_pay(self):
+        """Helcim: the signed webhook reaches Odoo, the register's bus tells the POS, the line is
+        done, the order validates itself and the receipt shows the card and the references."""
+        stop, thread = self._customer_at_the_terminal()
         self._start_pos_tour(self.register, "posbridge_pos_helcim_pay")
         stop.set()
         thread.join(5)
@@ -58,6 +65,30 @@ class TestPosUi(PosbridgePosCase):
         self.assertEqual(request.pos_payment_id.amount, request.amount)
         self.assertEqual(request.pos_payment_id.pos_order_id.amount_total, request.amount, "paid in full, on the terminal")
         self.assertFalse(request.to_review)
+
+    def test_tour_helcim_refund(self):
+        """The order paid on Helcim is refunded from the ticket screen with the same method: the
+        same day, all of it goes back by a reversal through the Payment API, with no device; the
+        refund order's payment is linked to its request and nothing is left to refund."""
+        before = self.sandbox.stats()
+        stop, thread = self._customer_at_the_terminal()
+        self._start_pos_tour(self.register, "posbridge_pos_helcim_refund")
+        stop.set()
+        thread.join(5)
+        paid, refund = self.env["posbridge.pos.request"].search([("config_id", "=", self.register.id)], order="id")
+        self.assertEqual([(r.kind, r.state) for r in (paid, refund)], [("payment", "done"), ("refund", "done")])
+        self.assertEqual(refund.original_id, paid, "the refund order's line knew the payment it refunds")
+        self.assertEqual(abs(refund.amount), paid.amount)
+        after = self.sandbox.stats()
+        self.assertEqual(after["payment_reversals"], before["payment_reversals"] + 1, "reversed, the same day")
+        self.assertEqual(after["purchases_started"], before["purchases_started"] + 1, "the refund needed no device")
+        order, refund_order = paid.pos_payment_id.pos_order_id, refund.pos_payment_id.pos_order_id
+        self.assertTrue(refund_order and refund_order != order, "the refund order's payment is linked to its request")
+        self.assertEqual(refund.pos_payment_id.amount, -paid.pos_payment_id.amount)
+        self.assertEqual(refund_order.lines.refunded_orderline_id.order_id, order)
+        self.assertEqual(refund.name, f"{refund_order.pos_reference.split()[-1]}-1", "the refund order's number")
+        self.assertEqual(paid._refundable(), 0.0)
+        self.assertFalse((paid | refund).filtered("to_review"))
 
     def test_tour_hesabe_decline_then_retry(self):
         """Hesabe: the customer declines on the device; the cashier reads why, moves to another

@@ -67,3 +67,23 @@ export function declineThenRetry(U) {
         U.ReceiptScreen.clickNextOrder(),
     ].flat();
 }
+
+/** Helcim: the order just paid by card is refunded from the ticket screen with the same method.
+ * The same day, all of it goes back by a reversal through the Payment API, at once: the refund's
+ * line is done without the device and the receipt names the payment it refunds. */
+export function helcimRefund(U) {
+    return [
+        helcimPay(U),
+        U.ProductScreen.clickRefund(),
+        click(".ticket-screen .order-row", "the order just paid"),
+        U.ProductScreen.clickNumpad("1"),
+        U.TicketScreen.confirmRefund(),
+        U.toRefundPayment(),
+        U.PaymentScreen.clickPaymentMethod("Helcim card"),
+        U.sendRefund(),
+        U.ReceiptScreen.isShown(),
+        receiptShows("Refund of "),
+        receiptReference(1),
+        U.ReceiptScreen.clickNextOrder(),
+    ].flat(Infinity);
+}

@@ -8,6 +8,10 @@
 // loads or saves, with unsaved edits, twice in a row, or as the form closes. So it is only
 // remembered, by order id; the record is reloaded once it is there, mounted and without
 // unsaved edits, and once more if another notification came during that reload.
+//
+// A form opened just after its request was sent already shows it waiting, and still receives
+// the "sent" notification (Odoo's bus hands a new tab what the last 50 s brought): that one is
+// not reloaded for, so a salesperson typing in the fresh form loses nothing to a needless reload.
 
 import { _t } from "@web/core/l10n/translation";
 import { useService } from "@web/core/utils/hooks";
@@ -18,6 +22,24 @@ import { onWillUnmount, status, useEffect } from "@odoo/owl";
 export const TERMINAL_UPDATE = "posbridge.terminal_update";
 /** The notification's list of record ids for each form's model. */
 const IDS_OF = { "sale.order": "sale_order_ids", "account.move": "invoice_ids" };
+/** A transaction in these states is a request still waiting for the customer. */
+const OPEN_STATES = ["draft", "pending"];
+/** The form's fields naming the request it shows waiting (terminal, payment link). */
+const OPEN_FIELDS = ["posbridge_pending_transaction_id", "posbridge_link_transaction_id"];
+
+/** The id of a many2one's value: `[id, name]` on 18.0 for a field the form never shows,
+ * `{ id }` on 19.0. */
+function idOf(value) {
+    return Array.isArray(value) ? value[0] : value?.id;
+}
+
+/** Whether `record` already shows the request of `payload` waiting, as the payload says it is. */
+function showsAlready(record, payload) {
+    return (
+        OPEN_STATES.includes(payload.state) &&
+        OPEN_FIELDS.some((name) => idOf(record.data[name]) === payload.transaction_id)
+    );
+}
 
 patch(FormController.prototype, {
     setup() {
@@ -28,7 +50,7 @@ patch(FormController.prototype, {
         }
         const busService = useService("bus_service");
         const notification = useService("notification");
-        const answered = new Set(); // records whose payment result this form has not shown yet
+        const answered = new Map(); // record id → the notifications this form has not shown yet
         let busy = false;
         let again = false;
         let toldToSave = false;
@@ -37,6 +59,10 @@ patch(FormController.prototype, {
         const showAnswer = async () => {
             const record = this.model.root;
             if (status(this) !== "mounted" || !record?.resId || !answered.has(record.resId)) {
+                return;
+            }
+            if (answered.get(record.resId).every((payload) => showsAlready(record, payload))) {
+                answered.delete(record.resId);
                 return;
             }
             // Like Odoo before it leaves a form: what is typed but not committed counts too.
@@ -76,7 +102,7 @@ patch(FormController.prototype, {
 
         const onTerminalUpdate = (payload) => {
             for (const id of payload[idsKey] || []) {
-                answered.add(id);
+                answered.set(id, [...(answered.get(id) || []), payload]);
             }
             showAnswers();
         };
