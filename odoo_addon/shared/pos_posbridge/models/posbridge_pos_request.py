@@ -199,8 +199,7 @@ class PosbridgePosRequest(models.Model):
         match = ORDER_REFERENCE.search((order_name or "").strip())
         base = match.group() if match and any(c.isdigit() for c in match.group()) else None
         if base:
-            taken = self._names_taken(base)
-            name = next(f"{base}-{n}" for n in itertools.count(1) if f"{base}-{n}" not in taken)
+            name = next(f"{base}-{n}" for n in itertools.count(1) if not self._name_taken(f"{base}-{n}"))
             try:
                 with self.env.cr.savepoint():
                     return self.create({**vals, "name": name})
@@ -210,9 +209,11 @@ class PosbridgePosRequest(models.Model):
         return self.create({**vals, "name": self._next_reference(config)})
 
     @api.model
-    def _names_taken(self, base):
-        """The names of the requests numbered after the receipt number `base`."""
-        return set(self.search([("name", "=like", f"{base}-%")]).mapped("name"))
+    def _name_taken(self, name):
+        """Whether a request has this name: an equality on the unique index (an order has a
+        request or two; a prefix search could not use that index under the database's usual
+        collations, and would read every request the shop ever made)."""
+        return bool(self.search_count([("name", "=", name)], limit=1))
 
     @api.model
     def _next_reference(self, config):

@@ -120,7 +120,7 @@ class TestPosRequests(PosbridgePosCase):
                          f"{raced_number}-1")
         Request = type(self.env["posbridge.pos.request"])
         # another line of the same order took -1 in a transaction this one cannot see yet
-        with patch.object(Request, "_names_taken", lambda self, base: set()), mute_logger("odoo.sql_db"):
+        with patch.object(Request, "_name_taken", lambda self, name: False), mute_logger("odoo.sql_db"):
             raced = self._send(self.helcim_method, self.register, 1.0, order_name=raced_number)
         self.assertTrue(raced["reference"].startswith("PBP-"), raced)
         self.assertEqual(raced["state"], "pending", "the line is sent all the same")
