@@ -71,10 +71,14 @@ class TestPosUi(PosbridgePosCase):
         same day, all of it goes back by a reversal through the Payment API, with no device; the
         refund order's payment is linked to its request and nothing is left to refund."""
         before = self.sandbox.stats()
+        known = self._webhook_ids()
         stop, thread = self._customer_at_the_terminal()
         self._start_pos_tour(self.register, "posbridge_pos_helcim_refund")
         stop.set()
         thread.join(5)
+        # the purchase's webhook and the reversal's, answered before the test reads on (Odoo's
+        # HTTP thread shares the test's cursor)
+        self._wait_for_webhook(known, count=2)
         paid, refund = self.env["posbridge.pos.request"].search([("config_id", "=", self.register.id)], order="id")
         self.assertEqual([(r.kind, r.state) for r in (paid, refund)], [("payment", "done"), ("refund", "done")])
         self.assertEqual(refund.original_id, paid, "the refund order's line knew the payment it refunds")
