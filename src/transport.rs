@@ -60,14 +60,8 @@ fn tls_config() -> Result<rustls::ClientConfig> {
     TLS.get_or_init(|| {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).map_err(|e| e.to_string())?;
-        let mut config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(config)
+        let config = tls_builder(provider)?.dangerous().with_custom_certificate_verifier(Arc::new(verifier));
+        Ok(http11(config.with_no_client_auth()))
     })
     .clone()
     .map_err(|e| Error::Config(format!("could not set up TLS: {e}")))
@@ -82,14 +76,22 @@ pub fn client_tls() -> Result<rustls::ClientConfig> {
     if let Ok(config) = tls_config() {
         return Ok(config);
     }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Config(format!("could not set up TLS: {e}")))?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
+    let builder = tls_builder(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .map_err(|e| Error::Config(format!("could not set up TLS: {e}")))?;
+    Ok(http11(builder.with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth()))
+}
+
+/// rustls on `provider` with its safe default protocol versions, waiting for a verifier.
+fn tls_builder(
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> std::result::Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>, String> {
+    rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().map_err(|e| e.to_string())
+}
+
+/// `config`, offering HTTP/1.1 only (what the vendors and the sandbox speak).
+fn http11(mut config: rustls::ClientConfig) -> rustls::ClientConfig {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
+    config
 }
 
 /// Checks a vendor base URL: http(s), no trailing slash, no query.
