@@ -82,6 +82,7 @@ class TestUi(PosbridgeCase):
         signals = queue.Queue()
         stop = threading.Event()
 
+        signalled = []  # what the tour has signalled so far
         reads_before_paying = set()  # the form's reads of the order (its RPCs) until the customer pays
         SaleOrder = type(self.env["sale.order"])
         web_read = SaleOrder.web_read
@@ -93,8 +94,6 @@ class TestUi(PosbridgeCase):
             if rpc and order.id in records.ids and "pay" not in signalled:
                 reads_before_paying.add(id(odoo_request.httprequest))
             return web_read(records, *args, **kwargs)
-
-        signalled = []
 
         def posbridge_tour_signal(records, what, orders):
             """Called by the tour (Odoo's HTTP thread): "pay" on the device, or "notify" the
